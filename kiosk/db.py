@@ -1,0 +1,227 @@
+"""The SQLite connection and schema: every table, migration and connection setting lives here."""
+
+import contextlib
+import sqlite3
+from datetime import datetime, timezone
+
+import click
+from flask import current_app, g
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("kiosk")
+
+
+def connect(path):
+    """Open a sqlite-utils Database on PATH with the settings every connection needs."""
+    # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE where a
+    # read-then-write must hold), so the driver must not open implicit ones.
+    conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+    db = Database(conn, execute_plugins=False)
+    db.execute("PRAGMA busy_timeout = 10000")
+    with db.ensure_autocommit_on():
+        db.execute("PRAGMA journal_mode = WAL")
+    # NORMAL in WAL mode survives an application crash (SIGKILL) without losing a
+    # committed transaction; only a power loss may drop the last commits.
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+def get_db():
+    """The request's Database, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+@contextlib.contextmanager
+def immediate(db):
+    """A write transaction that takes the write lock up front, so a read inside it stays true."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")
+
+
+def now_utc():
+    """The current time as an ISO 8601 string in UTC, the form every timestamp is stored in."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def migrate(db):
+    """Bring DB's schema up to date."""
+    migrations.apply(db)
+
+
+def init_app(app):
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database schema."""
+    migrate(get_db())
+    click.echo(f"database ready: {current_app.config['DATABASE']}")
+
+
+@migrations()
+def m0001_create_event_model(db):
+    db.executescript(
+        """
+        CREATE TABLE event (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            name TEXT NOT NULL,
+            date TEXT NOT NULL,                -- ISO date of the event day
+            venue TEXT NOT NULL DEFAULT '',
+            timezone TEXT NOT NULL DEFAULT 'Europe/Amsterdam',
+            language TEXT NOT NULL DEFAULT 'nl'
+        );
+        CREATE TABLE rooms (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            capacity INTEGER NOT NULL CHECK (capacity >= 0),
+            location TEXT NOT NULL DEFAULT '',
+            has_exit_scan INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE blocks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,          -- e.g. 'Ochtend', 'Lunch'; import column header
+            starts_at TEXT NOT NULL,            -- local time HH:MM on the event date
+            ends_at TEXT NOT NULL
+        );
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            block_id INTEGER NOT NULL REFERENCES blocks(id),
+            title TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('plenary', 'session', 'walk', 'break')),
+            room_id INTEGER REFERENCES rooms(id),
+            meeting_point TEXT,
+            place_limit INTEGER CHECK (place_limit >= 0),
+            description TEXT NOT NULL DEFAULT '',
+            UNIQUE (block_id, title)
+        );
+        CREATE INDEX sessions_room ON sessions(room_id);
+        CREATE TABLE attendees (
+            id INTEGER PRIMARY KEY,
+            registration_id TEXT UNIQUE,
+            first_name TEXT NOT NULL DEFAULT '',
+            name_prefix TEXT NOT NULL DEFAULT '',   -- tussenvoegsel: 'van', 'de', 'van der'
+            last_name TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL,                     -- display name, 'Jan van der Berg'
+            email TEXT,
+            organisation TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'registered' CHECK (status IN ('registered', 'cancelled')),
+            extra TEXT NOT NULL DEFAULT '{}',       -- JSON object of columns we do not know
+            search_text TEXT NOT NULL DEFAULT '',   -- folded name, organisation, e-mail for search
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX attendees_email ON attendees(email COLLATE NOCASE);
+        CREATE INDEX attendees_organisation ON attendees(organisation);
+        CREATE TABLE choices (
+            attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+            block_id INTEGER NOT NULL REFERENCES blocks(id),
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            PRIMARY KEY (attendee_id, block_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX choices_session ON choices(session_id);
+        CREATE TABLE badges (
+            id INTEGER PRIMARY KEY,
+            attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+            code TEXT NOT NULL UNIQUE,              -- what the QR carries, 'K1-' + 16 characters
+            short_code TEXT NOT NULL UNIQUE,        -- first 8 characters, typed at the desk
+            issued_at TEXT NOT NULL,
+            replaced_at TEXT                        -- set when a newer badge was issued
+        );
+        CREATE INDEX badges_attendee ON badges(attendee_id);
+        CREATE TABLE badge_prints (
+            id INTEGER PRIMARY KEY,
+            badge_id INTEGER NOT NULL REFERENCES badges(id) ON DELETE CASCADE,
+            layout TEXT NOT NULL,
+            printed_by TEXT NOT NULL,
+            printed_at TEXT NOT NULL
+        );
+        CREATE INDEX badge_prints_badge ON badge_prints(badge_id);
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('organiser', 'host')),
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE stations (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            mode TEXT NOT NULL CHECK (mode IN ('entrance', 'room')),
+            room_id INTEGER REFERENCES rooms(id),
+            staffed INTEGER NOT NULL DEFAULT 0,
+            print_on_arrival INTEGER NOT NULL DEFAULT 0,
+            language TEXT,                          -- NULL: the event's language
+            token_hash TEXT NOT NULL UNIQUE,        -- sha256 of the API/cookie token
+            pairing_hash TEXT UNIQUE,               -- sha256 of the one-time pairing secret
+            pairing_expires_at TEXT,
+            paired_at TEXT,
+            revoked_at TEXT,
+            created_at TEXT NOT NULL,
+            CHECK ((mode = 'room') = (room_id IS NOT NULL))
+        );
+        -- Append-only: every scan attempt, anonymous count and undo is a new row.
+        CREATE TABLE scans (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('scan', 'undo', 'anonymous', 'clear')),
+            direction TEXT NOT NULL DEFAULT 'in' CHECK (direction IN ('in', 'out')),
+            code TEXT,                              -- what was scanned, as received (cut to 64)
+            attendee_id INTEGER REFERENCES attendees(id) ON DELETE SET NULL,
+            room_id INTEGER REFERENCES rooms(id),   -- NULL: the entrance
+            station_id INTEGER REFERENCES stations(id),
+            user_id INTEGER REFERENCES users(id),
+            outcome TEXT NOT NULL,                  -- checked_in, already, unknown, replaced, cancelled, full, left, ...
+            warning TEXT,
+            override INTEGER NOT NULL DEFAULT 0,
+            undoes INTEGER REFERENCES scans(id),    -- the scan an 'undo' row takes back
+            client_scan_id TEXT,                    -- the scanner app's own id, for idempotent retries
+            response TEXT                           -- JSON answer given, replayed on a retry
+        );
+        CREATE UNIQUE INDEX scans_client_id ON scans(station_id, client_scan_id) WHERE client_scan_id IS NOT NULL;
+        CREATE INDEX scans_attendee ON scans(attendee_id, id);
+        CREATE INDEX scans_room ON scans(room_id, id);
+        CREATE INDEX scans_station ON scans(station_id, id);
+        -- Current state, kept beside the scans in the same transaction.
+        CREATE TABLE presence (
+            attendee_id INTEGER PRIMARY KEY REFERENCES attendees(id) ON DELETE CASCADE,
+            checked_in_at TEXT NOT NULL,
+            checkin_scan_id INTEGER NOT NULL REFERENCES scans(id),
+            room_id INTEGER REFERENCES rooms(id),   -- NULL: in the building, in no room
+            room_since TEXT,
+            room_scan_id INTEGER REFERENCES scans(id)
+        );
+        CREATE INDEX presence_room ON presence(room_id);
+        CREATE TABLE occupancy (
+            room_id INTEGER PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+            inside INTEGER NOT NULL DEFAULT 0 CHECK (inside >= 0),   -- badged people + anonymous
+            anonymous INTEGER NOT NULL DEFAULT 0 CHECK (anonymous >= 0)
+        );
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
