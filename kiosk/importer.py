@@ -1,0 +1,901 @@
+"""Import attendees and the program from the CSV and XLSX files organisers really have.
+
+Both imports are all or nothing: the file is read and checked completely, every
+problem is collected with its line number (line 1 is the header), and only a file
+without problems is written, in one BEGIN IMMEDIATE transaction.
+
+A re-import of an updated export updates people instead of duplicating them: a row
+matches an attendee on registration id, else on e-mail (case-insensitive), else
+(only for rows that have neither) on name and organisation. Only the columns the
+file has are updated. People missing from a re-import are NOT cancelled: an export
+filtered differently would otherwise cancel half the event. Cancel them with a
+Status column instead.
+"""
+
+import csv
+import io
+import json
+import os
+import re
+import secrets
+from datetime import date, datetime, time
+
+from kiosk.data.badges import ALPHABET, CODE_PREFIX, RANDOM_LENGTH, short_form
+from kiosk.db import immediate, now_utc
+from kiosk.text import display_name, fold, search_text
+
+PREVIEW_ROWS = 20
+
+ATTENDEE_HEADERS = {
+    "name": ["naam", "name", "volledige naam", "full name", "naam deelnemer", "deelnemer", "attendee", "attendee name"],
+    "first_name": ["voornaam", "first name", "firstname", "given name", "roepnaam"],
+    "name_prefix": ["tussenvoegsel", "tussenvoegsels", "voorvoegsel", "prefix", "name prefix"],
+    "last_name": ["achternaam", "last name", "lastname", "surname", "family name", "familienaam"],
+    "email": ["e-mail", "e-mailadres", "email", "emailadres", "email address", "e-mail address", "mail", "mailadres"],
+    "organisation": ["organisatie", "gemeente", "organisation", "organization", "company", "bedrijf", "instelling"],
+    "role": ["functie", "rol", "role", "function", "job title", "functietitel"],
+    "registration_id": [
+        "registratienummer", "registratie-id", "registratie id", "registration id", "registration number",
+        "registration", "ticket", "ticketnummer", "ticket number", "ticket id", "order", "ordernummer",
+        "order number", "order id", "bestelnummer",
+    ],
+    "status": ["status"],
+}
+
+PROGRAM_HEADERS = {
+    "block": ["blok", "block", "tijdblok", "time block", "dagdeel"],
+    "starts_at": ["begin", "start", "starttijd", "start time", "begintijd", "van", "from"],
+    "ends_at": ["einde", "end", "eindtijd", "end time", "tot", "to"],
+    "title": ["sessie", "session", "titel", "title", "onderdeel", "programmaonderdeel", "naam", "name"],
+    "kind": ["soort", "kind", "type"],
+    "room": ["zaal", "room", "ruimte", "locatie", "location"],
+    "capacity": ["capaciteit", "capacity", "zaalcapaciteit", "room capacity"],
+    "place_limit": ["plaatsen", "places", "place limit", "maximum", "max", "max deelnemers", "max attendees", "aantal plaatsen"],
+    "meeting_point": ["verzamelpunt", "meeting point", "verzamelplaats", "startpunt"],
+    "description": ["omschrijving", "description", "toelichting", "beschrijving"],
+    "room_location": ["verdieping", "floor", "zaallocatie", "room location"],
+}
+
+STATUSES = {
+    "": "registered", "registered": "registered", "aangemeld": "registered", "ingeschreven": "registered",
+    "bevestigd": "registered", "confirmed": "registered", "attending": "registered", "actief": "registered",
+    "cancelled": "cancelled", "canceled": "cancelled", "geannuleerd": "cancelled", "afgemeld": "cancelled",
+    "afgezegd": "cancelled", "uitgeschreven": "cancelled",
+}
+
+KINDS = {
+    "": "session", "session": "session", "sessie": "session", "workshop": "session", "themagroep": "session",
+    "plenary": "plenary", "plenair": "plenary", "plenaire sessie": "plenary", "plenum": "plenary",
+    "walk": "walk", "wandeling": "walk", "excursie": "walk", "tour": "walk", "rondleiding": "walk",
+    "break": "break", "pauze": "break", "lunch": "break", "borrel": "break",
+}
+
+# Longest first, so 'van der' wins over 'van'.
+NAME_PREFIXES = sorted(
+    (tuple(p.split()) for p in [
+        "van", "de", "der", "den", "het", "'t", "te", "ten", "ter", "van der", "van den", "van de", "van het",
+        "van 't", "van ter", "van den", "in 't", "in het", "in de", "in den", "op de", "op den", "op het", "op 't",
+        "uit de", "uit den", "uit het", "aan de", "aan den", "aan het", "bij de", "bij den", "onder de", "over de",
+        "voor de", "voor den", "von", "von der", "von dem", "vom", "zu", "la", "le", "les", "du", "des", "d'", "l'",
+        "de la", "de le", "de l'", "del", "della", "dos", "das", "da",
+    ]),
+    key=len,
+    reverse=True,
+)
+# Particles that belong to a surname without being a Dutch tussenvoegsel: 'El Amrani'.
+SURNAME_PARTICLES = {"el", "al", "ben", "bin", "abu", "ibn", "mac", "mc", "o'", "st.", "saint"}
+
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]{2,}$")
+TIME_RE = re.compile(r"^(\d{1,2})[:.hu](\d{2})(?::\d{2})?$")
+
+
+class ImportRejected(Exception):
+    """The file was not imported; .problems lists every reason, with line numbers where there are."""
+
+    def __init__(self, problems):
+        self.problems = list(problems) if not isinstance(problems, str) else [problems]
+        super().__init__(self.describe())
+
+    def describe(self):
+        """'import rejected: N problems' followed by one problem per line."""
+        count = len(self.problems)
+        head = f"import rejected: {count} problem{'' if count == 1 else 's'}"
+        return "\n".join([head] + self.problems)
+
+
+def summary_line(report):
+    """One line for the CLI, the audit log and the preview page."""
+    verb = "checked (dry run)" if report.get("dry_run") else "imported"
+    if report.get("kind") == "program":
+        parts = [
+            f"{what} {report[what]['added']} added, {report[what]['updated']} updated, {report[what]['unchanged']} unchanged"
+            for what in ("sessions", "rooms", "blocks")
+        ]
+        return f"program {verb}: " + "; ".join(parts)
+    return (
+        f"attendees {verb}: {report['added']} added, {report['updated']} updated, "
+        f"{report['unchanged']} unchanged, {report['cancelled']} cancelled"
+    )
+
+
+# Reading files
+
+
+class Table:
+    """A file's header and its non-blank rows, each with the line number it starts on."""
+
+    def __init__(self, header, rows, header_line=1):
+        self.header = header
+        self.rows = rows  # [(line, [cell, ...]), ...]
+        self.header_line = header_line
+
+
+def read_table(source, filename=None):
+    """Read a CSV or XLSX file (a path or a binary file object) into a Table, or raise ImportRejected."""
+    data, filename = _read_bytes(source, filename)
+    if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise ImportRejected(["the file is empty"])
+    extension = os.path.splitext(filename or "")[1].lower()
+    if data.startswith(b"PK\x03\x04"):
+        table = _read_xlsx(data)
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportRejected(
+            ["this is an old Excel .xls file or a password-protected workbook: save it as .xlsx or CSV without a password"]
+        )
+    elif extension in (".xlsx", ".xlsm"):
+        raise ImportRejected(["the file is named .xlsx but is not an Excel workbook"])
+    elif extension in ("", ".csv", ".txt", ".tsv"):
+        table = _read_csv(data)
+    else:
+        raise ImportRejected([f"cannot read {extension} files: upload a CSV or XLSX file"])
+    if not table.header:
+        raise ImportRejected(["the file has no header row"])
+    return table
+
+
+def _read_bytes(source, filename):
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source), filename
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            return f.read(), filename or os.fspath(source)
+    data = source.read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return data, filename or getattr(source, "filename", None) or getattr(source, "name", None)
+
+
+def _decode(data):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    else:
+        if b"\x00" in data:
+            raise ImportRejected(["the file is not a text (CSV) file: upload a CSV or XLSX file"])
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+        try:
+            # Excel on Windows in Dutch saves "CSV (gescheiden door lijstscheidingsteken)" in Windows-1252.
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    raise ImportRejected(["the file's characters cannot be read: save it as CSV UTF-8 or as .xlsx"])
+
+
+def _read_csv(data):
+    text = _decode(data)
+    lines = text.splitlines(keepends=True)
+    start_line = 1
+    delimiter = None
+    # Excel writes and honours a 'sep=;' first line.
+    if lines and re.fullmatch(r"sep=(.)\s*", lines[0]):
+        delimiter = lines[0][4]
+        lines = lines[1:]
+        start_line = 2
+    if delimiter is None:
+        first = next((line for line in lines if line.strip()), "")
+        counts = {d: _count_outside_quotes(first, d) for d in (";", ",", "\t")}
+        delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
+    header = None
+    header_line = start_line
+    rows = []
+    previous = 0
+    try:
+        for cells in reader:
+            line = start_line + previous
+            previous = reader.line_num
+            cells = [c.strip() for c in cells]
+            if not any(cells):
+                continue
+            if header is None:
+                header, header_line = cells, line
+            else:
+                rows.append((line, cells))
+    except csv.Error as error:
+        raise ImportRejected([f"line {start_line + previous}: the CSV cannot be read ({error})"]) from None
+    return Table(header or [], rows, header_line)
+
+
+def _count_outside_quotes(line, delimiter):
+    count, quoted = 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            count += 1
+    return count
+
+
+def _read_xlsx(data):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+        raise ImportRejected([f"the file is not a readable XLSX workbook ({type(error).__name__})"]) from None
+    except Exception as error:  # openpyxl raises its own exception types for broken parts
+        raise ImportRejected([f"the file is not a readable XLSX workbook ({error})"]) from None
+    try:
+        if not workbook.worksheets:
+            raise ImportRejected(["the workbook has no worksheets"])
+        sheet = workbook.worksheets[0]
+        # Some exporters write a wrong <dimension>; without a reset, columns would be cut off.
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        header, header_line, rows = None, 1, []
+        for cells in sheet.iter_rows(values_only=False):
+            values = [_cell_text(cell.value) for cell in cells]
+            if not any(values):
+                continue
+            line = next(cell.row for cell in cells if getattr(cell, "row", None))
+            if header is None:
+                header, header_line = values, line
+            else:
+                rows.append((line, values))
+    finally:
+        workbook.close()
+    return Table(header or [], rows, header_line)
+
+
+def _cell_text(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        if value.date() in (date(1899, 12, 30), date(1899, 12, 31), date(1900, 1, 1)):
+            return value.strftime("%H:%M")
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _header_key(text):
+    return re.sub(r"[\s\-_.:/]+", "", fold((text or "").replace("\ufeff", "")))
+
+
+def _map_columns(header, known, blocks=None):
+    """Column index -> field name, 'block:<id>' or 'extra:<header>'; a field's first column wins."""
+    lookup = {_header_key(alias): field for field, aliases in known.items() for alias in aliases}
+    block_lookup = {_header_key(b["name"]): b for b in (blocks or [])}
+    columns, used, extra_names = {}, set(), set()
+    for index, title in enumerate(header):
+        key = _header_key(title)
+        field = lookup.get(key)
+        if field and field not in used:
+            columns[index] = field
+            used.add(field)
+        elif key in block_lookup and f"block:{block_lookup[key]['id']}" not in used:
+            columns[index] = f"block:{block_lookup[key]['id']}"
+            used.add(columns[index])
+        else:
+            name = (title or "").strip() or f"column {index + 1}"
+            while name in extra_names:
+                name += "'"
+            extra_names.add(name)
+            columns[index] = "extra:" + name
+    return columns
+
+
+def _cells(row_cells, columns):
+    record, extra = {}, {}
+    for index, target in columns.items():
+        value = row_cells[index] if index < len(row_cells) else ""
+        if target.startswith("extra:"):
+            extra[target[6:]] = value
+        else:
+            record[target] = value
+    # Cells beyond the header are data nobody named; keep them rather than lose them.
+    for index in range(len(columns), len(row_cells)):
+        if row_cells[index]:
+            extra[f"column {index + 1}"] = row_cells[index]
+    return record, extra
+
+
+# Names
+
+
+def split_name(full_name):
+    """'Jan Willem van der Berg' -> ('Jan Willem', 'van der', 'Berg'); 'Berg, Jan van der' works too."""
+    text = " ".join((full_name or "").split())
+    if "," in text:
+        last, _, rest = (part.strip() for part in text.partition(","))
+        first, prefix, _ = _split_first_prefix(rest.split())
+        if last and first:
+            return first, prefix, last
+        text = " ".join(part for part in (rest, last) if part)
+    tokens = text.split()
+    if len(tokens) <= 1:
+        return text, "", ""
+    for start in range(1, len(tokens) - 1):
+        for candidate in NAME_PREFIXES:
+            end = start + len(candidate)
+            if end < len(tokens) and tuple(t.lower() for t in tokens[start:end]) == candidate:
+                return " ".join(tokens[:start]), " ".join(tokens[start:end]), " ".join(tokens[end:])
+    last_start = len(tokens) - 1
+    while last_start > 1 and tokens[last_start - 1].lower() in SURNAME_PARTICLES:
+        last_start -= 1
+    return " ".join(tokens[:last_start]), "", " ".join(tokens[last_start:])
+
+
+def _split_first_prefix(tokens):
+    """'Jan van der' (the part after the comma) -> ('Jan', 'van der', '')."""
+    for start in range(1, len(tokens)):
+        for candidate in NAME_PREFIXES:
+            if tuple(t.lower() for t in tokens[start:]) == candidate:
+                return " ".join(tokens[:start]), " ".join(tokens[start:]), ""
+    return " ".join(tokens), "", ""
+
+
+# Transactions
+
+
+class _Snapshot:
+    """A read transaction for a dry run: consistent reads, nothing written, always rolled back."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN")
+        return self.db
+
+    def __exit__(self, *exc):
+        if self.db.conn.in_transaction:
+            self.db.execute("ROLLBACK")
+        return False
+
+
+def _transaction(db, dry_run):
+    return _Snapshot(db) if dry_run else immediate(db)
+
+
+def record_audit(db, actor, action, detail):
+    """Write an audit line through kiosk.data.audit, or straight into audit_log if that module is missing."""
+    try:
+        from kiosk.data.audit import record
+    except ImportError:
+        db.execute(
+            "INSERT INTO audit_log (created_at, actor, action, detail) VALUES (?, ?, ?, ?)",
+            [now_utc(), actor or "?", action, str(detail)[:1000]],
+        )
+    else:
+        record(db, actor, action, detail)
+
+
+# Attendees
+
+
+def import_attendees(db, path_or_file, *, filename=None, dry_run=False):
+    """Import or update attendees from a CSV/XLSX file, all or nothing; returns the report.
+
+    The report has 'added', 'updated', 'unchanged', 'cancelled' (existing people newly
+    set to cancelled; new rows that arrive cancelled count as added), 'total', 'badges'
+    (badges issued) and 'preview' (the first rows with their action). People missing from
+    the file are left as they are: they are not cancelled automatically.
+    """
+    table = read_table(path_or_file, filename)
+    with _transaction(db, dry_run):
+        return apply_attendees(db, table, dry_run=dry_run)
+
+
+def apply_attendees(db, table, *, dry_run=False):
+    """Check TABLE against the database and write it; the caller holds the transaction."""
+    blocks = list(db.query("SELECT id, name FROM blocks"))
+    block_names = {b["id"]: b["name"] for b in blocks}
+    columns = _map_columns(table.header, ATTENDEE_HEADERS, blocks)
+    fields = set(columns.values())
+    problems = []
+    line1 = table.header_line
+    if "name" not in fields and "first_name" not in fields and "last_name" not in fields:
+        raise ImportRejected([
+            f"line {line1}: there is no name column (Naam/Name, or Voornaam/First name and Achternaam/Last name); "
+            f"the columns are: {', '.join(h for h in table.header if h) or 'none'}"
+        ])
+    if not table.rows:
+        raise ImportRejected([f"the file has a header on line {line1} but no attendees"])
+
+    sessions = {}
+    for s in db.query("SELECT id, block_id, title FROM sessions"):
+        sessions[(s["block_id"], fold(s["title"]))] = s["id"]
+    block_columns = sorted(int(f[6:]) for f in fields if f.startswith("block:"))
+
+    rows = []
+    seen_ids, seen_emails, seen_names = {}, {}, {}
+    for line, cells in table.rows:
+        record, extra = _cells(cells, columns)
+        row = {"line": line}
+        first = " ".join(record.get("first_name", "").split())
+        prefix = " ".join(record.get("name_prefix", "").split())
+        last = " ".join(record.get("last_name", "").split())
+        full = " ".join(record.get("name", "").split())
+        if not (first or last) and full:
+            first, prefix, last = split_name(full)
+        name = display_name(first, prefix, last) or full
+        if not name:
+            problems.append(f"line {line}: name is missing")
+        row.update(first_name=first, name_prefix=prefix, last_name=last, name=name)
+        if "email" in fields:
+            email = record["email"].strip().strip("<>").removeprefix("mailto:").strip()
+            if email and not EMAIL_RE.match(email):
+                problems.append(f"line {line}: e-mail '{email}' is not a valid address")
+            elif email:
+                key = email.casefold()
+                if key in seen_emails:
+                    problems.append(f"line {line}: e-mail '{email}' is also on line {seen_emails[key]}")
+                else:
+                    seen_emails[key] = line
+            row["email"] = email or None
+        if "registration_id" in fields:
+            reg = record["registration_id"].strip()
+            if reg in seen_ids:
+                problems.append(f"line {line}: registration id '{reg}' is also on line {seen_ids[reg]}")
+            elif reg:
+                seen_ids[reg] = line
+            row["registration_id"] = reg or None
+        for field in ("organisation", "role"):
+            if field in fields:
+                row[field] = " ".join(record[field].split())
+        if "status" in fields:
+            status = STATUSES.get(fold(record["status"]))
+            if status is None:
+                problems.append(
+                    f"line {line}: status '{record['status']}' is not one of registered, cancelled "
+                    "(aangemeld, geannuleerd, afgemeld)"
+                )
+            row["status"] = status or "registered"
+        if not row.get("email") and not row.get("registration_id") and name:
+            key = (fold(name), fold(row.get("organisation", "")))
+            if key in seen_names:
+                problems.append(
+                    f"line {line}: '{name}' is also on line {seen_names[key]}, and neither has an e-mail "
+                    "or registration id to tell them apart"
+                )
+            else:
+                seen_names[key] = line
+        choices = {}
+        for block_id in block_columns:
+            title = record[f"block:{block_id}"]
+            if title:
+                session_id = sessions.get((block_id, fold(title)))
+                if session_id is None:
+                    problems.append(f"line {line}: session '{title}' is not in block '{block_names[block_id]}'")
+                choices[block_id] = session_id
+            else:
+                choices[block_id] = None
+        row["choices"] = choices
+        row["extra"] = extra
+        rows.append(row)
+    if problems:
+        raise ImportRejected(problems)
+
+    return _write_attendees(db, rows, fields, block_columns, dry_run)
+
+
+def _write_attendees(db, rows, fields, block_columns, dry_run):
+    existing = {}
+    by_reg, by_email, by_name = {}, {}, {}
+    for a in db.query(
+        "SELECT id, registration_id, first_name, name_prefix, last_name, name, email, organisation, role, "
+        "status, extra FROM attendees ORDER BY id"
+    ):
+        existing[a["id"]] = a
+        if a["registration_id"]:
+            by_reg[a["registration_id"]] = a["id"]
+        if a["email"]:
+            by_email.setdefault(a["email"].casefold(), []).append(a["id"])
+        by_name.setdefault((fold(a["name"]), fold(a["organisation"])), []).append(a["id"])
+    current_choices = {}
+    if block_columns:
+        for attendee_id, block_id, session_id in db.execute(
+            "SELECT attendee_id, block_id, session_id FROM choices"
+        ).fetchall():
+            current_choices[(attendee_id, block_id)] = session_id
+
+    # Registration ids first, so an e-mail match cannot take a person another row names by id.
+    claimed = {}
+    for row in rows:
+        attendee_id = by_reg.get(row.get("registration_id")) if row.get("registration_id") else None
+        if attendee_id is not None:
+            row["id"] = attendee_id
+            claimed[attendee_id] = row["line"]
+    for row in rows:
+        if "id" in row:
+            continue
+        if row.get("email"):
+            candidates = by_email.get(row["email"].casefold(), [])
+        elif not row.get("registration_id"):
+            candidates = by_name.get((fold(row["name"]), fold(row.get("organisation", ""))), [])
+        else:
+            candidates = []
+        for candidate in candidates:
+            # A person with another registration id is another registration, unless the file lost that id.
+            if candidate not in claimed:
+                row["id"] = candidate
+                claimed[candidate] = row["line"]
+                break
+
+    now = now_utc()
+    report = {"kind": "attendees", "added": 0, "updated": 0, "unchanged": 0, "cancelled": 0,
+              "total": len(rows), "badges": 0, "dry_run": dry_run, "preview": []}
+    new_rows, updates, choice_deletes, choice_inserts = [], [], [], []
+    next_id = (db.execute("SELECT max(id) FROM attendees").fetchone()[0] or 0) + 1
+    simple = ("first_name", "name_prefix", "last_name", "name")
+    for row in rows:
+        old = existing.get(row.get("id"))
+        if old is None:
+            values = {
+                "first_name": row["first_name"], "name_prefix": row["name_prefix"], "last_name": row["last_name"],
+                "name": row["name"], "email": row.get("email"), "organisation": row.get("organisation", ""),
+                "role": row.get("role", ""), "status": row.get("status", "registered"),
+                "registration_id": row.get("registration_id"),
+                "extra": json.dumps({k: v for k, v in row["extra"].items() if v}, ensure_ascii=False),
+            }
+            row["id"] = next_id
+            next_id += 1
+            new_rows.append(row)
+            action = "added"
+        else:
+            values = {field: row[field] for field in simple}
+            for field in ("email", "organisation", "role", "status"):
+                values[field] = row[field] if field in fields else old[field]
+            values["registration_id"] = row.get("registration_id") or old["registration_id"]
+            extra = json.loads(old["extra"] or "{}")
+            for key, value in row["extra"].items():
+                if value:
+                    extra[key] = value
+                else:
+                    extra.pop(key, None)
+            values["extra"] = json.dumps(extra, ensure_ascii=False)
+            changed = any(values[k] != old[k] for k in values)
+            if changed:
+                updates.append(dict(values, id=row["id"]))
+            if old["status"] != "cancelled" and values["status"] == "cancelled":
+                action = "cancelled"
+            elif changed:
+                action = "updated"
+            else:
+                action = None
+        values["search_text"] = search_text(values["name"], values["organisation"], values["email"])
+        choice_changed = False
+        for block_id, session_id in row["choices"].items():
+            before = current_choices.get((row["id"], block_id))
+            if before != session_id:
+                choice_changed = True
+                if before is not None:
+                    choice_deletes.append((row["id"], block_id))
+                if session_id is not None:
+                    choice_inserts.append((row["id"], block_id, session_id))
+        if action is None:
+            action = "updated" if choice_changed else "unchanged"
+        report[action] += 1
+        if len(report["preview"]) < PREVIEW_ROWS:
+            report["preview"].append({
+                "line": row["line"], "action": action, "name": values["name"],
+                "organisation": values["organisation"], "email": values["email"] or "",
+                "registration_id": values["registration_id"] or "", "status": values["status"],
+            })
+        row["values"] = values
+
+    if dry_run:
+        return report
+
+    if new_rows:
+        db.conn.executemany(
+            "INSERT INTO attendees (id, registration_id, first_name, name_prefix, last_name, name, email, "
+            "organisation, role, status, extra, search_text, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (row["id"], v["registration_id"], v["first_name"], v["name_prefix"], v["last_name"], v["name"],
+                 v["email"], v["organisation"], v["role"], v["status"], v["extra"], v["search_text"], now, now)
+                for row in new_rows for v in (row["values"],)
+            ),
+        )
+    if updates:
+        # Registration ids move between people only through NULL, so the UNIQUE index never trips midway.
+        db.conn.executemany(
+            "UPDATE attendees SET registration_id = NULL WHERE id = ?",
+            ((u["id"],) for u in updates),
+        )
+        db.conn.executemany(
+            "UPDATE attendees SET registration_id = ?, first_name = ?, name_prefix = ?, last_name = ?, name = ?, "
+            "email = ?, organisation = ?, role = ?, status = ?, extra = ?, search_text = ?, updated_at = ? "
+            "WHERE id = ?",
+            (
+                (u["registration_id"], u["first_name"], u["name_prefix"], u["last_name"], u["name"], u["email"],
+                 u["organisation"], u["role"], u["status"], u["extra"],
+                 search_text(u["name"], u["organisation"], u["email"]), now, u["id"])
+                for u in updates
+            ),
+        )
+    if choice_deletes:
+        db.conn.executemany("DELETE FROM choices WHERE attendee_id = ? AND block_id = ?", choice_deletes)
+    if choice_inserts:
+        db.conn.executemany(
+            "INSERT INTO choices (attendee_id, block_id, session_id) VALUES (?, ?, ?)", choice_inserts
+        )
+    with_badge = {r[0] for r in db.execute("SELECT DISTINCT attendee_id FROM badges WHERE replaced_at IS NULL")}
+    report["badges"] = issue_badges(db, [row["id"] for row in rows if row["id"] not in with_badge], now=now)
+    return report
+
+
+def issue_badges(db, attendee_ids, *, now=None):
+    """Give each of ATTENDEE_IDS (none of whom has a current badge) a new badge in one go; returns the count."""
+    if not attendee_ids:
+        return 0
+    now = now or now_utc()
+    codes, shorts = set(), set()
+    for code, short in db.execute("SELECT code, short_code FROM badges"):
+        codes.add(code)
+        shorts.add(short)
+    records = []
+    for attendee_id in attendee_ids:
+        while True:
+            code = _new_code()
+            short = short_form(code)
+            if code not in codes and short not in shorts:
+                break
+        codes.add(code)
+        shorts.add(short)
+        records.append((attendee_id, code, short, now))
+    db.conn.executemany(
+        "INSERT INTO badges (attendee_id, code, short_code, issued_at) VALUES (?, ?, ?, ?)", records
+    )
+    return len(records)
+
+
+def _new_code():
+    """Like kiosk.data.badges.new_code, from one urandom call instead of seventeen: bulk imports issue thousands."""
+    chars = []
+    while len(chars) < RANDOM_LENGTH:
+        for byte in secrets.token_bytes(RANDOM_LENGTH + 4):
+            # Rejection sampling keeps every letter equally likely.
+            if byte < 256 - 256 % len(ALPHABET):
+                chars.append(ALPHABET[byte % len(ALPHABET)])
+    return CODE_PREFIX + "".join(chars[:RANDOM_LENGTH])
+
+
+# Program
+
+
+def import_program(db, path_or_file, *, filename=None, dry_run=False):
+    """Import or update rooms, time blocks and sessions from a CSV/XLSX file, all or nothing; returns the report.
+
+    Rooms match by name, blocks by name and sessions by block and title (all ignoring
+    case and accents). Sessions missing from the file are kept: attendees may have chosen them.
+    """
+    table = read_table(path_or_file, filename)
+    with _transaction(db, dry_run):
+        return apply_program(db, table, dry_run=dry_run)
+
+
+def _parse_time(text):
+    match = TIME_RE.match(text.strip())
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours > 23 or minutes > 59:
+        return None
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def _parse_count(text):
+    text = text.strip()
+    if not text:
+        return None, True
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        return None, False
+    if value < 0 or not value.is_integer():
+        return None, False
+    return int(value), True
+
+
+def apply_program(db, table, *, dry_run=False):
+    """Check the program TABLE against the database and write it; the caller holds the transaction."""
+    columns = _map_columns(table.header, PROGRAM_HEADERS)
+    fields = set(columns.values())
+    line1 = table.header_line
+    missing = [label for field, label in (("block", "Blok/Block"), ("title", "Sessie/Session")) if field not in fields]
+    if missing:
+        raise ImportRejected([
+            f"line {line1}: there is no {' or '.join(missing)} column; the columns are: "
+            f"{', '.join(h for h in table.header if h) or 'none'}"
+        ])
+    if not table.rows:
+        raise ImportRejected([f"the file has a header on line {line1} but no sessions"])
+
+    rooms = {fold(r["name"]): r for r in db.query("SELECT * FROM rooms")}
+    blocks = {fold(b["name"]): b for b in db.query("SELECT * FROM blocks")}
+    sessions = {(s["block_id"], fold(s["title"])): s for s in db.query("SELECT * FROM sessions")}
+    problems = []
+    new_rooms, new_blocks, items = {}, {}, []
+    seen_sessions, room_use = {}, {}
+    for line, cells in table.rows:
+        record, _extra = _cells(cells, columns)
+        block_name = " ".join(record["block"].split())
+        title = " ".join(record["title"].split())
+        if not block_name:
+            problems.append(f"line {line}: block is missing")
+        if not title:
+            problems.append(f"line {line}: session title is missing")
+        kind = KINDS.get(fold(record.get("kind", "")))
+        if kind is None:
+            problems.append(
+                f"line {line}: kind '{record['kind']}' is not one of plenary, session, walk, break "
+                "(plenair, sessie, wandeling, pauze)"
+            )
+        times = {}
+        for field, label in (("starts_at", "start"), ("ends_at", "end")):
+            raw = record.get(field, "")
+            if raw:
+                times[field] = _parse_time(raw)
+                if times[field] is None:
+                    problems.append(f"line {line}: {label} time '{raw}' is not a time like 09:30")
+        if times.get("starts_at") and times.get("ends_at") and times["ends_at"] <= times["starts_at"]:
+            problems.append(f"line {line}: block ends at {times['ends_at']}, not after it starts at {times['starts_at']}")
+        if block_name:
+            key = fold(block_name)
+            block = new_blocks.setdefault(key, {"name": block_name, "line": line})
+            for field, value in times.items():
+                if value is None:
+                    continue
+                if field in block and block[field][0] != value:
+                    problems.append(
+                        f"line {line}: block '{block_name}' {'starts' if field == 'starts_at' else 'ends'} at "
+                        f"{block[field][0]} on line {block[field][1]} but at {value} here"
+                    )
+                block.setdefault(field, (value, line))
+        room_name = " ".join(record.get("room", "").split())
+        capacity, ok = _parse_count(record.get("capacity", ""))
+        if not ok:
+            problems.append(f"line {line}: capacity '{record['capacity']}' is not a whole number")
+        if room_name:
+            room = new_rooms.setdefault(fold(room_name), {"name": room_name, "line": line})
+            if capacity is not None:
+                if "capacity" in room and room["capacity"][0] != capacity:
+                    problems.append(
+                        f"line {line}: room '{room_name}' has capacity {room['capacity'][0]} on line "
+                        f"{room['capacity'][1]} but {capacity} here"
+                    )
+                room.setdefault("capacity", (capacity, line))
+            location = " ".join(record.get("room_location", "").split())
+            if location:
+                room.setdefault("location", location)
+        elif capacity is not None:
+            problems.append(f"line {line}: a capacity is given but no room")
+        place_limit, ok = _parse_count(record.get("place_limit", ""))
+        if not ok:
+            problems.append(f"line {line}: place limit '{record['place_limit']}' is not a whole number")
+        if block_name and title:
+            key = (fold(block_name), fold(title))
+            if key in seen_sessions:
+                problems.append(f"line {line}: session '{title}' in block '{block_name}' is also on line {seen_sessions[key]}")
+            seen_sessions[key] = line
+            if room_name and kind in ("session", "plenary"):
+                use = (fold(block_name), fold(room_name))
+                if use in room_use:
+                    other_title, other_line = room_use[use]
+                    problems.append(
+                        f"line {line}: room '{room_name}' already holds '{other_title}' (line {other_line}) "
+                        f"in block '{block_name}'"
+                    )
+                else:
+                    room_use[use] = (title, line)
+        items.append({
+            "line": line, "block": fold(block_name), "title": title, "kind": kind or "session",
+            "room": fold(room_name) if room_name else None,
+            "meeting_point": " ".join(record.get("meeting_point", "").split()) or None,
+            "place_limit": place_limit, "description": record.get("description", "").strip(),
+        })
+    for key, room in new_rooms.items():
+        if key not in rooms and "capacity" not in room:
+            problems.append(f"line {room['line']}: room '{room['name']}' is new and needs a capacity")
+    for key, block in new_blocks.items():
+        if key not in blocks and not ("starts_at" in block and "ends_at" in block):
+            problems.append(f"line {block['line']}: block '{block['name']}' is new and needs a start and an end time")
+    if problems:
+        raise ImportRejected(problems)
+
+    report = {"kind": "program", "dry_run": dry_run, "preview": [],
+              **{what: {"added": 0, "updated": 0, "unchanged": 0} for what in ("sessions", "rooms", "blocks")}}
+    room_ids = {}
+    for key, room in new_rooms.items():
+        old = rooms.get(key)
+        values = {"name": room["name"]}
+        values["capacity"] = room["capacity"][0] if "capacity" in room else old["capacity"]
+        values["location"] = room.get("location", old["location"] if old else "")
+        if old is None:
+            report["rooms"]["added"] += 1
+            room_ids[key] = None if dry_run else db["rooms"].insert(values).last_pk
+        else:
+            room_ids[key] = old["id"]
+            changed = any(values[k] != old[k] for k in values)
+            report["rooms"]["updated" if changed else "unchanged"] += 1
+            if changed and not dry_run:
+                db["rooms"].update(old["id"], values)
+    block_ids = {}
+    for key, block in new_blocks.items():
+        old = blocks.get(key)
+        values = {"name": block["name"]}
+        for field in ("starts_at", "ends_at"):
+            values[field] = block[field][0] if field in block else old[field]
+        if old is None:
+            report["blocks"]["added"] += 1
+            block_ids[key] = None if dry_run else db["blocks"].insert(values).last_pk
+        else:
+            block_ids[key] = old["id"]
+            changed = any(values[k] != old[k] for k in values)
+            report["blocks"]["updated" if changed else "unchanged"] += 1
+            if changed and not dry_run:
+                db["blocks"].update(old["id"], values)
+    for item in items:
+        block_id = block_ids[item["block"]]
+        values = {
+            "block_id": block_id, "title": item["title"], "kind": item["kind"],
+            "room_id": room_ids[item["room"]] if item["room"] else None,
+            "meeting_point": item["meeting_point"] if "meeting_point" in fields else None,
+            "place_limit": item["place_limit"] if "place_limit" in fields else None,
+            "description": item["description"],
+        }
+        old = sessions.get((block_id, fold(item["title"]))) if block_id is not None else None
+        if old is None:
+            action = "added"
+            if not dry_run:
+                db["sessions"].insert(values)
+        else:
+            for field, column in (("meeting_point", "meeting_point"), ("place_limit", "place_limit"),
+                                  ("description", "description"), ("kind", "kind"), ("room", "room_id")):
+                if field not in fields:
+                    values[column] = old[column]
+            changed = any(values[k] != old[k] for k in values)
+            action = "updated" if changed else "unchanged"
+            if changed and not dry_run:
+                db["sessions"].update(old["id"], values)
+        report["sessions"][action] += 1
+        if len(report["preview"]) < PREVIEW_ROWS:
+            report["preview"].append({
+                "line": item["line"], "action": action, "block": new_blocks[item["block"]]["name"],
+                "title": item["title"], "kind": item["kind"],
+                "room": new_rooms[item["room"]]["name"] if item["room"] else "",
+                "place_limit": item["place_limit"],
+            })
+    if not dry_run:
+        # Every room needs its occupancy counter row; rooms made here have none yet.
+        db.execute("INSERT OR IGNORE INTO occupancy (room_id, inside, anonymous) SELECT id, 0, 0 FROM rooms")
+    return report
