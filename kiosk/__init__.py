@@ -38,15 +38,16 @@ def create_app(test_config=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
-    from kiosk import db, extensions
+    from kiosk import db, extensions, rendering
 
     db.init_app(app)
     extensions.init_app(app)
+    rendering.init_app(app)
 
-    from kiosk import accounts, admin, checkin, security, stations
+    from kiosk import accounts, admin, api, badges, checkin, imports, rooms, security, stations
 
     security.init_app(app)
-    for module in (accounts, admin, stations, checkin):
+    for module in (accounts, admin, stations, checkin, api, rooms, badges, imports):
         app.register_blueprint(module.bp)
 
     from kiosk import cli

@@ -211,6 +211,7 @@ def m0001_create_event_model(db):
             room_scan_id INTEGER REFERENCES scans(id)
         );
         CREATE INDEX presence_room ON presence(room_id);
+        CREATE INDEX presence_checked_in ON presence(checked_in_at);
         CREATE TABLE occupancy (
             room_id INTEGER PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
             inside INTEGER NOT NULL DEFAULT 0 CHECK (inside >= 0),   -- badged people + anonymous
@@ -223,5 +224,40 @@ def m0001_create_event_model(db):
             action TEXT NOT NULL,
             detail TEXT NOT NULL DEFAULT ''
         );
+        """
+    )
+
+
+@migrations()
+def m0002_create_station_devices(db):
+    # A device paired through a station's one-time link carries its own cookie token,
+    # so the API token printed once by `kiosk station add` keeps working beside it.
+    db.executescript(
+        """
+        CREATE TABLE station_devices (
+            id INTEGER PRIMARY KEY,
+            station_id INTEGER NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,
+            user_agent TEXT NOT NULL DEFAULT '',
+            paired_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE INDEX station_devices_station ON station_devices(station_id);
+        """
+    )
+
+
+@migrations()
+def m0003_create_rate_limits(db):
+    # Kept in SQLite, not in process memory, so every server worker sees the same count.
+    db.executescript(
+        """
+        CREATE TABLE rate_limits (
+            bucket TEXT NOT NULL,
+            key TEXT NOT NULL,
+            window_start REAL NOT NULL,
+            hits INTEGER NOT NULL,
+            PRIMARY KEY (bucket, key)
+        ) WITHOUT ROWID;
         """
     )

@@ -1,0 +1,122 @@
+"""Logging in and out, and who may open which page."""
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import UserMixin, current_user, login_user, logout_user
+
+from kiosk.data import accounts as data
+from kiosk.db import get_db
+from kiosk.extensions import login_manager
+from kiosk.security import limiter_hit, safe_next_url
+
+bp = Blueprint("accounts", __name__)
+
+ROLES = ("public", "station", "host", "organiser")
+
+
+class User(UserMixin):
+    def __init__(self, row):
+        self.id = row["id"]
+        self.email = row["email"]
+        self.role = row["role"]
+
+    @property
+    def is_organiser(self):
+        return self.role == "organiser"
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    row = data.get_user(get_db(), int(user_id)) if str(user_id).isdigit() else None
+    return User(row) if row else None
+
+
+def allow(*roles):
+    """Mark a view as open to ROLES; views without a mark are for organisers only (see security.gate)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view):
+        view.allowed_roles = frozenset(roles)
+        return view
+
+    return decorate
+
+
+organiser_required = allow("organiser")
+host_required = allow("host", "organiser")
+station_required = allow("station")
+public = allow("public")
+
+
+def current_roles():
+    """The roles of whoever makes this request: an organiser is also a host."""
+    roles = {"public"}
+    if current_user.is_authenticated:
+        roles.add("host")
+        if current_user.role == "organiser":
+            roles.add("organiser")
+    if g.get("station"):
+        roles.add("station")
+    return roles
+
+
+def actor_name():
+    """Who is acting, for the audit and print logs."""
+    if current_user.is_authenticated:
+        return current_user.email
+    if g.get("station"):
+        return f"station:{g.station['name']}"
+    return "anonymous"
+
+
+def require_role(*roles):
+    """Abort with 403 unless the requester has one of ROLES (for checks inside a view)."""
+    if not current_roles() & set(roles):
+        abort(403)
+
+
+@bp.get("/login")
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.overview"))
+    return render_template("accounts/login.html", next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+@public
+def login_post():
+    email = request.form.get("email", "")
+    if limiter_hit("login", request.remote_addr, limit=current_app.config.get("LOGIN_LIMIT", (10, 300))):
+        flash(_("Too many attempts. Wait a few minutes and try again."), "error")
+        return render_template("accounts/login.html", next=request.form.get("next", ""), email=email), 429
+    user = data.authenticate(get_db(), email, request.form.get("password", ""))
+    if user is None:
+        flash(_("E-mail or password is not right."), "error")
+        return render_template("accounts/login.html", next=request.form.get("next", ""), email=email), 200
+    session.clear()
+    login_user(User(user))
+    target = safe_next_url(request.form.get("next")) or url_for(
+        "admin.overview" if user["role"] == "organiser" else "rooms.index"
+    )
+    return redirect(target, code=303)
+
+
+@bp.post("/logout")
+@allow("host", "organiser")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("accounts.login"), code=303)
+
+
+@bp.post("/language")
+@public
+def set_language():
+    language = request.form.get("language")
+    if language in current_app.config["LANGUAGES"]:
+        session["language"] = language
+    return redirect(safe_next_url(request.form.get("next")) or url_for("accounts.login"), code=303)
+

@@ -1,0 +1,85 @@
+"""Organiser pages: event overview, attendees with live search, attendee detail, program."""
+
+from flask import Blueprint, abort, request
+
+from kiosk.accounts import organiser_required
+from kiosk.data import attendees as attendees_data
+from kiosk.data import rooms as rooms_data
+from kiosk.data.event import get_event
+from kiosk.db import get_db
+from kiosk.rendering import render
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.get("/")
+@organiser_required
+def overview():
+    """Arrivals live: checked in / registered, per organisation, the latest arrivals."""
+    db = get_db()
+    return render(
+        "admin/overview.html",
+        "admin/_arrivals.html",
+        event=get_event(db),
+        arrivals=attendees_data.arrivals(db),
+        rooms=rooms_data.occupancy(db),
+    )
+
+
+@bp.get("/admin/attendees")
+@organiser_required
+def attendees():
+    """The attendee list with live search on name, organisation and e-mail."""
+    db = get_db()
+    query = request.args.get("q", "")[:200]
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = 50
+    rows = attendees_data.search(db, query, limit=per_page + 1, offset=(page - 1) * per_page)
+    badge_status = _badge_status_map(db, [row["id"] for row in rows])
+    return render(
+        "admin/attendees.html",
+        "admin/_attendee_rows.html",
+        query=query,
+        attendees=rows[:per_page],
+        has_more=len(rows) > per_page,
+        page=page,
+        total=attendees_data.count(db),
+        badge_status=badge_status,
+    )
+
+
+def _badge_status_map(db, attendee_ids):
+    try:
+        from kiosk.data.printing import badge_status_map
+    except ImportError:  # badge printing not installed in this build
+        return {}
+    return badge_status_map(db, attendee_ids)
+
+
+@bp.get("/admin/attendees/<int:attendee_id>")
+@organiser_required
+def attendee(attendee_id):
+    """One attendee: their sessions, badge and scan history."""
+    db = get_db()
+    person = attendees_data.get(db, attendee_id)
+    if person is None:
+        abort(404)
+    try:
+        from kiosk.data.printing import badge_status
+    except ImportError:
+        badge_status = None
+    return render(
+        "admin/attendee.html",
+        attendee=person,
+        program=attendees_data.personal_program(db, attendee_id),
+        history=attendees_data.scan_history(db, attendee_id),
+        badge_status=badge_status(db, attendee_id) if badge_status else None,
+    )
+
+
+@bp.get("/admin/program")
+@organiser_required
+def program():
+    """Rooms and the program per time block, with registrations against places."""
+    db = get_db()
+    return render("admin/program.html", blocks=rooms_data.program(db), rooms=rooms_data.occupancy(db))

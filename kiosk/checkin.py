@@ -1,0 +1,219 @@
+"""Scanning at the kiosk: the one check-in path behind the kiosk page and the JSON API."""
+
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from kiosk.accounts import allow, current_roles, station_required
+from kiosk.data import attendees as attendees_data
+from kiosk.data import scans as scans_data
+from kiosk.data.event import get_event, local_time
+from kiosk.data.rooms import room_occupancy, room_sessions
+from kiosk.db import get_db
+from kiosk.rendering import render
+from kiosk.security import limiter_blocked, limiter_hit
+
+bp = Blueprint("checkin", __name__)
+
+RESULT_SECONDS = 4  # how long an answer stays on the kiosk screen
+
+
+class TooManyAttempts(Exception):
+    """The station guessed too many unknown codes in a short time."""
+
+
+def station_language(station):
+    """The language answers at STATION are given in: its own, else the event's."""
+    if station and station.get("language"):
+        return station["language"]
+    event = get_event(get_db())
+    return (event or {}).get("language") or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def perform_scan(station, *, code=None, attendee_id=None, direction="in", client_scan_id=None, override=False):
+    """Record one scan at STATION and return the answer with its message in the station's language."""
+    db = get_db()
+    limit = current_app.config.get("SCAN_GUESS_LIMIT", (30, 60))
+    if limiter_blocked("guess", station["id"], limit=limit):
+        raise TooManyAttempts()
+    result = scans_data.record_scan(
+        db,
+        station=station,
+        code=code,
+        attendee_id=attendee_id,
+        direction=direction,
+        client_scan_id=client_scan_id,
+        user_id=int(current_user.id) if current_user.is_authenticated else None,
+        override=override,
+    )
+    if result["outcome"] == "unknown" and not result.get("replayed"):
+        limiter_hit("guess", station["id"], limit=limit)
+    with force_locale(station_language(station)):
+        result["message"] = describe(result)
+    return result
+
+
+def describe(result):
+    """The sentence a person reads for a scan answer."""
+    attendee = result.get("attendee") or {}
+    name = attendee.get("name", "")
+    room = (result.get("room") or {}).get("name", "")
+    outcome = result["outcome"]
+    event = get_event(get_db())
+    if outcome == "checked_in":
+        if room:
+            message = _("Welcome to %(room)s, %(name)s", room=room, name=name)
+            if result.get("warning") == "not_registered":
+                message += " — " + _(
+                    "not registered for this session; %(places)s places left", places=result["room"]["places_left"]
+                )
+            return message
+        return _("Welcome, %(name)s", name=name)
+    if outcome == "already":
+        when = local_time(event, result.get("checked_in_at"))
+        if room:
+            return _("%(name)s is already inside %(room)s (since %(time)s)", name=name, room=room, time=when)
+        return _("%(name)s is already checked in at %(time)s", name=name, time=when)
+    if outcome == "unknown":
+        return _("Unknown code. Please go to the registration desk.")
+    if outcome == "replaced":
+        return _("This badge was replaced by a newer badge. Please use your new badge, or go to the registration desk.")
+    if outcome == "cancelled":
+        return _("This registration was cancelled. Please go to the registration desk.")
+    if outcome == "full":
+        message = _("%(room)s is full.", room=room)
+        alternative = result.get("alternative")
+        if alternative:
+            message += " " + _(
+                "Places left at %(session)s in %(other)s.", session=alternative["session"], other=alternative["room"]
+            )
+        return message
+    if outcome == "checked_out":
+        return _("Goodbye, %(name)s", name=name)
+    if outcome == "not_inside":
+        return _("%(name)s was not counted inside here.", name=name)
+    return outcome
+
+
+def personal_program(result):
+    """The welcomed attendee's day: which room for each block."""
+    attendee = result.get("attendee")
+    if not attendee or result["outcome"] not in ("checked_in", "already"):
+        return []
+    return attendees_data.personal_program(get_db(), attendee["id"])
+
+
+def kiosk_context(station, result=None):
+    db = get_db()
+    context = {"station": station, "result": result, "program": personal_program(result) if result else [],
+               "result_seconds": RESULT_SECONDS, "can_undo": can_undo(station)}
+    if station["mode"] == "room":
+        event = get_event(db)
+        current, upcoming = room_sessions(db, station["room_id"], event)
+        context.update(room=room_occupancy(db, station["room_id"]), current_session=current, next_session=upcoming)
+    return context
+
+
+def can_undo(station):
+    """Hosts and organisers may undo; so may the staffed desk they work at."""
+    return bool(current_roles() & {"host", "organiser"}) or bool(station and station["staffed"])
+
+
+@bp.get("/kiosk")
+@station_required
+def kiosk():
+    """The station's own kiosk page: entrance or room door."""
+    station = g.station
+    result = None
+    shown = request.args.get("result", type=int)
+    if shown:
+        result = _shown_result(station, shown)
+    template = "checkin/room.html" if station["mode"] == "room" else "checkin/kiosk.html"
+    return render(template, **kiosk_context(station, result))
+
+
+def _shown_result(station, scan_id):
+    """The answer of scan SCAN_ID, for the no-JavaScript redirect after a scan."""
+    import json
+
+    row = get_db().execute(
+        "SELECT response FROM scans WHERE id = ? AND station_id = ?", [scan_id, station["id"]]
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    result = json.loads(row[0])
+    with force_locale(station_language(station)):
+        result["message"] = describe(result)
+    return result
+
+
+@bp.post("/kiosk/scan")
+@station_required
+def scan():
+    """Scan a code (camera, handheld scanner or typed short code) or check in a found attendee."""
+    station = g.station
+    form = request.form
+    attendee_id = form.get("attendee_id", type=int)
+    if attendee_id is not None and not station["staffed"]:
+        abort(403)  # self-service screens never pick people from a list
+    override = form.get("override") == "1" and station["mode"] == "room"
+    direction = "out" if form.get("direction") == "out" else "in"
+    try:
+        result = perform_scan(
+            station,
+            code=form.get("code", "")[:200] if attendee_id is None else None,
+            attendee_id=attendee_id,
+            direction=direction,
+            client_scan_id=(form.get("scan_id") or None) and form.get("scan_id")[:64],
+            override=override,
+        )
+    except TooManyAttempts:
+        return render(
+            "checkin/kiosk.html", "checkin/_scan_result.html", status=429,
+            **kiosk_context(station, {"outcome": "too_many", "attendee": None, "message": _("Too many unknown codes. Wait a minute, then try again.")}),
+        )
+    if not _htmx():
+        return redirect(url_for("checkin.kiosk", result=result["scan_id"]), code=303)
+    return render("checkin/kiosk.html", "checkin/_scan_result.html", **kiosk_context(station, result))
+
+
+def _htmx():
+    from kiosk.rendering import wants_fragment
+
+    return wants_fragment()
+
+
+@bp.get("/kiosk/search")
+@station_required
+def search():
+    """Live search for the staffed desk: name or organisation, or a typed short code."""
+    station = g.station
+    if not station["staffed"]:
+        abort(403)
+    query = request.args.get("q", "")[:100]
+    results = attendees_data.search(get_db(), query, limit=12) if query.strip() else []
+    return render("checkin/kiosk.html", "checkin/_search_results.html", query=query, results=results,
+                  **kiosk_context(station))
+
+
+@bp.post("/kiosk/undo/<int:scan_id>")
+@allow("station", "host", "organiser")
+def undo(scan_id):
+    """Take back a mistaken check-in: a new undo event, never a deletion."""
+    station = g.get("station")
+    if not can_undo(station):
+        abort(403)
+    db = get_db()
+    if not (current_roles() & {"host", "organiser"}):
+        owner = db.execute("SELECT station_id FROM scans WHERE id = ?", [scan_id]).fetchone()
+        if owner is None or owner[0] != station["id"]:
+            abort(403)
+    scans_data.undo_scan(
+        db, scan_id, user_id=int(current_user.id) if current_user.is_authenticated else None,
+        station_id=station["id"] if station else None,
+    )
+    target = request.form.get("next")
+    from kiosk.security import safe_next_url
+
+    return redirect(safe_next_url(target) or (url_for("checkin.kiosk") if station else url_for("admin.overview")), code=303)

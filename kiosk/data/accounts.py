@@ -1,0 +1,229 @@
+"""Organiser and host accounts, kiosk stations and their tokens."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from kiosk.db import immediate, now_utc
+
+PAIRING_VALID_FOR = timedelta(days=7)
+
+
+class AccountError(ValueError):
+    """A user or station request that cannot be honoured, with a message for people."""
+
+
+def hash_token(token):
+    """Tokens are stored as SHA-256: they are long and random, so no slow hash is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(db, email, password, role):
+    """Create an account; raises AccountError for a taken e-mail or a short password."""
+    email = (email or "").strip()
+    if "@" not in email:
+        raise AccountError(f"not an e-mail address: {email!r}")
+    if role not in ("organiser", "host"):
+        raise AccountError(f"unknown role: {role!r}")
+    if len(password or "") < 8:
+        raise AccountError("the password must have at least 8 characters")
+    with immediate(db):
+        if db.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
+            raise AccountError(f"a user with e-mail {email} exists already")
+        user_id = db["users"].insert(
+            {
+                "email": email,
+                # scrypt, Werkzeug's default: a current memory-hard algorithm.
+                "password_hash": generate_password_hash(password),
+                "role": role,
+                "created_at": now_utc(),
+            }
+        ).last_pk
+    return get_user(db, user_id)
+
+
+def get_user(db, user_id):
+    rows = list(db.query("SELECT id, email, role FROM users WHERE id = ?", [user_id]))
+    return rows[0] if rows else None
+
+
+def authenticate(db, email, password):
+    """The user with EMAIL and PASSWORD, or None."""
+    rows = list(db.query("SELECT * FROM users WHERE email = ?", [(email or "").strip()]))
+    if not rows:
+        # Hash anyway so a wrong e-mail costs as long as a wrong password.
+        check_password_hash(generate_password_hash("x"), password or "")
+        return None
+    user = rows[0]
+    if not check_password_hash(user["password_hash"], password or ""):
+        return None
+    return {"id": user["id"], "email": user["email"], "role": user["role"]}
+
+
+def list_users(db):
+    return list(db.query("SELECT id, email, role, created_at FROM users ORDER BY email"))
+
+
+def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, print_on_arrival=False, language=None):
+    """Create a station; returns (station, api_token, pairing_secret), the secrets shown once."""
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("a station needs a name")
+    if mode not in ("entrance", "room"):
+        raise AccountError(f"unknown mode: {mode!r}")
+    token = "kst_" + secrets.token_urlsafe(32)
+    pairing_secret = secrets.token_urlsafe(24)
+    with immediate(db):
+        if mode == "room":
+            if room_id is None:
+                rows = list(db.query("SELECT id FROM rooms WHERE name = ? COLLATE NOCASE", [(room_name or "").strip()]))
+                if not rows:
+                    raise AccountError(f"no room named {room_name!r}")
+                room_id = rows[0]["id"]
+            elif not db.execute("SELECT 1 FROM rooms WHERE id = ?", [room_id]).fetchone():
+                raise AccountError("no such room")
+        else:
+            room_id = None
+        if db.execute("SELECT 1 FROM stations WHERE name = ?", [name]).fetchone():
+            raise AccountError(f"a station named {name} exists already")
+        station_id = db["stations"].insert(
+            {
+                "name": name,
+                "mode": mode,
+                "room_id": room_id,
+                "staffed": int(bool(staffed)) if mode == "entrance" else 0,
+                "print_on_arrival": int(bool(print_on_arrival)),
+                "language": language or None,
+                "token_hash": hash_token(token),
+                "pairing_hash": hash_token(pairing_secret),
+                "pairing_expires_at": (datetime.now(timezone.utc) + PAIRING_VALID_FOR).isoformat(timespec="seconds"),
+                "paired_at": None,
+                "revoked_at": None,
+                "created_at": now_utc(),
+            }
+        ).last_pk
+    return get_station(db, station_id), token, pairing_secret
+
+
+STATION_COLUMNS = """stations.id, stations.name, stations.mode, stations.room_id, stations.staffed,
+    stations.print_on_arrival, stations.language, stations.paired_at, stations.revoked_at,
+    stations.created_at, stations.pairing_expires_at, stations.pairing_hash IS NOT NULL AS pairing_open,
+    rooms.name AS room_name"""
+
+
+def get_station(db, station_id):
+    rows = list(
+        db.query(
+            f"SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id WHERE stations.id = ?",
+            [station_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def list_stations(db):
+    return list(
+        db.query(
+            f"""SELECT {STATION_COLUMNS},
+                   (SELECT count(*) FROM station_devices d WHERE d.station_id = stations.id AND d.revoked_at IS NULL) AS devices,
+                   (SELECT max(created_at) FROM scans WHERE scans.station_id = stations.id) AS last_scan_at
+                FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id
+                ORDER BY stations.revoked_at IS NOT NULL, stations.name"""
+        )
+    )
+
+
+def station_for_token(db, token):
+    """The active station whose API token or paired-device token is TOKEN, or None."""
+    if not token or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    rows = list(
+        db.query(
+            f"""SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id
+                WHERE stations.revoked_at IS NULL AND (stations.token_hash = :digest OR stations.id IN (
+                    SELECT station_id FROM station_devices WHERE token_hash = :digest AND revoked_at IS NULL))""",
+            {"digest": digest},
+        )
+    )
+    return rows[0] if rows else None
+
+
+def pairing_station(db, pairing_secret):
+    """The station this unused, unexpired pairing secret belongs to, or None."""
+    if not pairing_secret or len(pairing_secret) > 200:
+        return None
+    rows = list(
+        db.query(
+            f"""SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id
+                WHERE pairing_hash = ? AND revoked_at IS NULL AND pairing_expires_at > ?""",
+            [hash_token(pairing_secret), datetime.now(timezone.utc).isoformat(timespec="seconds")],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def pair_device(db, pairing_secret, user_agent=""):
+    """Use up PAIRING_SECRET: returns (station, device_token) or None when it is spent or unknown."""
+    device_token = "kdv_" + secrets.token_urlsafe(32)
+    with immediate(db):
+        station = pairing_station(db, pairing_secret)
+        if station is None:
+            return None
+        now = now_utc()
+        db.execute("UPDATE stations SET pairing_hash = NULL, paired_at = ? WHERE id = ?", [now, station["id"]])
+        db["station_devices"].insert(
+            {
+                "station_id": station["id"],
+                "token_hash": hash_token(device_token),
+                "user_agent": (user_agent or "")[:200],
+                "paired_at": now,
+                "revoked_at": None,
+            }
+        )
+    return station, device_token
+
+
+def new_pairing_link(db, station_id):
+    """A fresh one-time pairing secret for an existing, active station."""
+    pairing_secret = secrets.token_urlsafe(24)
+    with immediate(db):
+        updated = db.execute(
+            "UPDATE stations SET pairing_hash = ?, pairing_expires_at = ? WHERE id = ? AND revoked_at IS NULL",
+            [
+                hash_token(pairing_secret),
+                (datetime.now(timezone.utc) + PAIRING_VALID_FOR).isoformat(timespec="seconds"),
+                station_id,
+            ],
+        ).rowcount
+    return pairing_secret if updated else None
+
+
+def revoke_station(db, name_or_id, actor):
+    """Revoke a station and every device paired to it; False when there is no active one."""
+    from kiosk.data.audit import record
+
+    column = "id" if isinstance(name_or_id, int) else "name"
+    now = now_utc()
+    with immediate(db):
+        rows = list(db.query(f"SELECT id, name FROM stations WHERE {column} = ? AND revoked_at IS NULL", [name_or_id]))
+        if not rows:
+            return False
+        station_id = rows[0]["id"]
+        db.execute("UPDATE stations SET revoked_at = ?, pairing_hash = NULL WHERE id = ?", [now, station_id])
+        db.execute("UPDATE station_devices SET revoked_at = ? WHERE station_id = ? AND revoked_at IS NULL", [now, station_id])
+        record(db, actor, "revoke station", rows[0]["name"])
+    return True
+
+
+def update_station(db, station_id, *, language=None, print_on_arrival=None):
+    """Change a station's settings that may change after pairing."""
+    changes = {}
+    if language is not None:
+        changes["language"] = language or None
+    if print_on_arrival is not None:
+        changes["print_on_arrival"] = int(bool(print_on_arrival))
+    if changes:
+        db["stations"].update(station_id, changes)

@@ -1,0 +1,99 @@
+"""Attendees: search, detail, personal program, scan history and arrival figures."""
+
+from kiosk.text import fold
+
+SEARCH_LIMIT = 50
+
+
+def search(db, query="", *, limit=SEARCH_LIMIT, offset=0):
+    """Attendees whose name, organisation or e-mail contain every word of QUERY (diacritics ignored)."""
+    words = fold(query).split()[:6]
+    where = " AND ".join("attendees.search_text LIKE ? ESCAPE '\\'" for _ in words) or "1"
+    params = ["%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for word in words]
+    return list(
+        db.query(
+            f"""SELECT attendees.id, attendees.name, attendees.organisation, attendees.role, attendees.email,
+                       attendees.status, presence.checked_in_at, presence.room_id
+                FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
+                WHERE {where}
+                ORDER BY attendees.last_name, attendees.first_name, attendees.id
+                LIMIT ? OFFSET ?""",
+            params + [limit, offset],
+        )
+    )
+
+
+def count(db):
+    return db.execute("SELECT count(*) FROM attendees").fetchone()[0]
+
+
+def get(db, attendee_id):
+    rows = list(
+        db.query(
+            """SELECT attendees.*, presence.checked_in_at, presence.room_id AS current_room_id,
+                      rooms.name AS current_room
+               FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
+               LEFT JOIN rooms ON rooms.id = presence.room_id
+               WHERE attendees.id = ?""",
+            [attendee_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def personal_program(db, attendee_id):
+    """Per block: the session the attendee chose, with its room or meeting point."""
+    return list(
+        db.query(
+            """SELECT blocks.id AS block_id, blocks.name AS block, blocks.starts_at, blocks.ends_at,
+                      sessions.id AS session_id, sessions.title, sessions.kind,
+                      coalesce(rooms.name, sessions.meeting_point, '') AS place
+               FROM choices JOIN blocks ON blocks.id = choices.block_id
+               JOIN sessions ON sessions.id = choices.session_id
+               LEFT JOIN rooms ON rooms.id = sessions.room_id
+               WHERE choices.attendee_id = ?
+               ORDER BY blocks.starts_at""",
+            [attendee_id],
+        )
+    )
+
+
+def scan_history(db, attendee_id, limit=200):
+    """The attendee's scans, newest first, with station and room names and whether each was undone."""
+    return list(
+        db.query(
+            """SELECT scans.*, stations.name AS station_name, rooms.name AS room_name, users.email AS user_email,
+                      EXISTS (SELECT 1 FROM scans AS undo WHERE undo.undoes = scans.id) AS undone
+               FROM scans LEFT JOIN stations ON stations.id = scans.station_id
+               LEFT JOIN rooms ON rooms.id = scans.room_id
+               LEFT JOIN users ON users.id = scans.user_id
+               WHERE scans.attendee_id = ?
+               ORDER BY scans.id DESC LIMIT ?""",
+            [attendee_id, limit],
+        )
+    )
+
+
+def arrivals(db):
+    """Checked in / registered overall, per organisation, and the latest arrivals."""
+    totals = db.execute(
+        """SELECT count(*), count(presence.attendee_id)
+           FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
+           WHERE attendees.status = 'registered'"""
+    ).fetchone()
+    per_organisation = list(
+        db.query(
+            """SELECT attendees.organisation, count(*) AS registered, count(presence.attendee_id) AS checked_in
+               FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
+               WHERE attendees.status = 'registered'
+               GROUP BY attendees.organisation ORDER BY attendees.organisation"""
+        )
+    )
+    latest = list(
+        db.query(
+            """SELECT attendees.id, attendees.name, attendees.organisation, presence.checked_in_at
+               FROM presence JOIN attendees ON attendees.id = presence.attendee_id
+               ORDER BY presence.checked_in_at DESC LIMIT 10"""
+        )
+    )
+    return {"registered": totals[0], "checked_in": totals[1], "per_organisation": per_organisation, "latest": latest}

@@ -1,0 +1,36 @@
+"""The event: name, date, venue, time zone and the clock in its time zone."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+
+def get_event(db):
+    """The event row, or None before an event is set up."""
+    rows = list(db.query("SELECT * FROM event WHERE id = 1"))
+    return rows[0] if rows else None
+
+
+def event_zone(event):
+    try:
+        return ZoneInfo(event["timezone"]) if event else ZoneInfo("Europe/Amsterdam")
+    except Exception:  # an unknown zone name must not take the scan path down
+        return ZoneInfo("Europe/Amsterdam")
+
+
+def local_now(event, now=None):
+    """NOW (default: the clock) in the event's time zone."""
+    now = now or datetime.now(timezone.utc)
+    return now.astimezone(event_zone(event))
+
+
+def local_time(event, iso_utc):
+    """'09:12' for a stored UTC timestamp, in the event's time zone."""
+    if not iso_utc:
+        return ""
+    return datetime.fromisoformat(iso_utc).astimezone(event_zone(event)).strftime("%H:%M")
+
+
+def save_event(db, *, name, date, venue="", timezone_name="Europe/Amsterdam", language="nl"):
+    db["event"].upsert(
+        {"id": 1, "name": name, "date": date, "venue": venue, "timezone": timezone_name, "language": language}, pk="id"
+    )

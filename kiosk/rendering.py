@@ -1,0 +1,97 @@
+"""Page-or-fragment rendering: one decision, made in one place."""
+
+from flask import make_response, render_template
+from htmx_flask import request
+
+
+def wants_fragment():
+    """True for an htmx request that swaps part of a page (not boosted, not a history restore)."""
+    return bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
+
+
+def render(page_template, fragment_template=None, *, status=200, **context):
+    """Render FRAGMENT for htmx requests and PAGE (which includes it) for the rest."""
+    template = fragment_template if fragment_template and wants_fragment() else page_template
+    response = make_response(render_template(template, **context), status)
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def init_app(app):
+    app.context_processor(template_helpers)
+    app.jinja_env.filters["local_time"] = _local_time_filter
+    app.jinja_env.filters["from_json"] = _from_json
+    app.jinja_env.filters["format_event_date"] = _format_event_date
+
+
+def template_helpers():
+    from flask import g
+    from flask_babel import get_locale
+
+    from kiosk.data.event import get_event
+    from kiosk.db import get_db
+
+    def event():
+        if "event" not in g:
+            g.event = get_event(get_db())
+        return g.event
+
+    return {
+        "current_language": lambda: str(get_locale() or "nl"),
+        "event": event,
+        "event_name": lambda: (event() or {}).get("name", "Kiosk"),
+        "outcome_label": outcome_label,
+        "kind_label": kind_label,
+    }
+
+
+def outcome_label(outcome):
+    """A scan outcome in words."""
+    from flask_babel import gettext as _
+
+    labels = {
+        "checked_in": _("checked in"), "already": _("already checked in"), "unknown": _("unknown code"),
+        "replaced": _("replaced badge"), "cancelled": _("cancelled registration"), "full": _("room full"),
+        "checked_out": _("checked out"), "not_inside": _("was not inside"), "undone": _("undo"),
+        "counted": _("counted without badge"), "cleared": _("room emptied"),
+    }
+    return labels.get(outcome, outcome)
+
+
+def kind_label(kind):
+    from flask_babel import gettext as _
+
+    return {"plenary": _("plenary"), "session": _("session"), "walk": _("walk"), "break": _("break")}.get(kind, kind)
+
+
+def _from_json(text):
+    import json
+
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _format_event_date(iso_date):
+    from datetime import date
+
+    from flask_babel import format_date
+
+    try:
+        return format_date(date.fromisoformat(iso_date), format="full")
+    except (TypeError, ValueError):
+        return iso_date or ""
+
+
+def _local_time_filter(iso_utc):
+    """'09:12' in the event's time zone for a stored UTC timestamp."""
+    from flask import g
+
+    from kiosk.data.event import get_event, local_time
+    from kiosk.db import get_db
+
+    if "event" not in g:
+        g.event = get_event(get_db())
+    return local_time(g.event, iso_utc)

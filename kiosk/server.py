@@ -1,0 +1,125 @@
+"""Serving Kiosk: gunicorn, HTTPS on the venue network, the demo on first start."""
+
+import datetime
+import ipaddress
+import secrets
+import socket
+from pathlib import Path
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from kiosk.db import get_db
+
+
+class KioskServer(BaseApplication):
+    """gunicorn running the already created app (threads, so open kiosk pages do not block scans)."""
+
+    def __init__(self, app, options):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False):
+    """Run the production server until interrupted."""
+    instance = Path(app.instance_path)
+    if demo_if_empty:
+        _demo_if_empty(app)
+    scheme = "https" if use_https else "http"
+    if use_https and not cert:
+        cert, key = ensure_certificate(instance)
+    public_host = host if host not in ("0.0.0.0", "::") else lan_address()
+    public_url = f"{scheme}://{public_host}:{port}"
+    (instance / "public_url").write_text(public_url + "\n")
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 60,
+        "graceful_timeout": 5,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+    if use_https:
+        options.update(certfile=str(cert), keyfile=str(key))
+    click.echo(f"Kiosk serves {app.config['DATABASE']} at {public_url}  (Ctrl+C stops)")
+    KioskServer(app, options).run()
+
+
+def _demo_if_empty(app):
+    """Build the demo event and a first organiser when the database holds no event yet."""
+    from kiosk import demo
+    from kiosk.data import accounts
+
+    with app.app_context():
+        db = get_db()
+        if demo.has_event(db):
+            return
+        summary = demo.build_demo(db)
+        click.echo(f"Built the demo event: {summary['attendees']} attendees, {summary['sessions']} sessions.")
+        if not accounts.list_users(db):
+            password = secrets.token_urlsafe(9)
+            accounts.add_user(db, "organiser@example.org", password, "organiser")
+            click.echo("First organiser — log in with:")
+            click.echo("  e-mail:   organiser@example.org")
+            click.echo(f"  password: {password}")
+
+
+def lan_address():
+    """This machine's address on the local network (no packet is sent: UDP connect only picks a route)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed, nothing is sent
+        return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
+
+
+def ensure_certificate(instance):
+    """A self-signed certificate for this machine, kept in the instance folder and reused."""
+    cert_path, key_path = instance / "kiosk-cert.pem", instance / "kiosk-key.pem"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    hostname = socket.gethostname()
+    names = [x509.DNSName("localhost"), x509.DNSName(hostname)]
+    for address in {"127.0.0.1", lan_address()}:
+        names.append(x509.IPAddress(ipaddress.ip_address(address)))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Kiosk on {hostname}")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
