@@ -74,8 +74,6 @@ def _draw_qr(c, qr, left, top, page_height, colour):
     m = qr.module * MM
     x0 = (left + qr.x) * MM
     y0 = page_height - (top + qr.y) * MM
-    path = c.beginPath()
-    for row, col, length in qr.runs:
-        path.rect(x0 + col * m, y0 - (row + 1) * m, length * m, m)
-    c.setFillColor(colour("#000000"))
-    c.drawPath(path, stroke=0, fill=1)
+    # Module units under a flipping transform keep the path short (whole numbers) and
+    # fast to write; 1,000 badges hold over 100,000 rectangles.
+    c.addLiteral(f"q {m:.5f} 0 0 {-m:.5f} {x0:.4f} {y0:.4f} cm 0 g\n{qr.pdf_path()}\nf Q")

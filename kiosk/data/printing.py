@@ -3,6 +3,7 @@
 from kiosk.data import audit
 from kiosk.data.badges import issue_badge
 from kiosk.db import immediate, now_utc
+from kiosk.text import fold
 
 # Printed before means: this badge (the current code), not an earlier, replaced one.
 _PRINTS = """SELECT badge_id, count(*) AS print_count, max(printed_at) AS last_printed_at
@@ -35,22 +36,23 @@ def select_badges(db, *, organisation=None, not_printed=False, attendee_ids=None
     (see missing_badges).
     """
     where, params = _selection_where(organisation, not_printed, attendee_ids)
-    return list(
-        db.query(
-            f"""SELECT attendees.id AS attendee_id, attendees.name, attendees.organisation, attendees.role,
-                       attendees.status, badges.id AS badge_id, badges.code, badges.short_code,
-                       coalesce(prints.print_count, 0) AS print_count, prints.last_printed_at,
-                       (SELECT layout FROM badge_prints WHERE badge_id = badges.id
-                        ORDER BY printed_at DESC, id DESC LIMIT 1) AS last_layout
-                FROM attendees
-                JOIN badges ON badges.attendee_id = attendees.id AND badges.replaced_at IS NULL
-                LEFT JOIN ({_PRINTS}) AS prints ON prints.badge_id = badges.id
-                WHERE {where}
-                ORDER BY CASE WHEN attendees.last_name != '' THEN attendees.last_name ELSE attendees.name END
-                         COLLATE NOCASE, attendees.first_name COLLATE NOCASE, attendees.name COLLATE NOCASE,
-                         attendees.id""",
-            params,
-        )
+    rows = db.query(
+        f"""SELECT attendees.id AS attendee_id, attendees.name, attendees.organisation, attendees.role,
+                   attendees.status, attendees.first_name, attendees.last_name,
+                   badges.id AS badge_id, badges.code, badges.short_code,
+                   coalesce(prints.print_count, 0) AS print_count, prints.last_printed_at,
+                   (SELECT layout FROM badge_prints WHERE badge_id = badges.id
+                    ORDER BY printed_at DESC, id DESC LIMIT 1) AS last_layout
+            FROM attendees
+            JOIN badges ON badges.attendee_id = attendees.id AND badges.replaced_at IS NULL
+            LEFT JOIN ({_PRINTS}) AS prints ON prints.badge_id = badges.id
+            WHERE {where}""",
+        params,
+    )
+    # Sorted in Python: SQLite's NOCASE would put 'Çelik' after 'Vries'.
+    return sorted(
+        rows,
+        key=lambda r: (fold(r["last_name"] or r["name"]), fold(r["first_name"]), fold(r["name"]), r["attendee_id"]),
     )
 
 
