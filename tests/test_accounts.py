@@ -1,0 +1,83 @@
+"""Logging in, roles, and the language switch."""
+
+import pytest
+
+from kiosk.data import accounts
+from tests.conftest import HOST, ORGANISER, login
+
+
+def test_anonymous_is_sent_to_login(demo_app):
+    client = demo_app.test_client()
+    response = client.get("/admin/attendees")
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
+
+
+def test_login_page_is_public(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert b'name="password"' in response.data
+
+
+def test_organiser_logs_in_and_sees_overview(demo_app):
+    client = demo_app.test_client()
+    response = login(client, *ORGANISER)
+    assert response.status_code == 303
+    assert client.get("/").status_code == 200
+
+
+def test_wrong_password_is_refused(demo_app):
+    client = demo_app.test_client()
+    response = login(client, ORGANISER[0], "wrong password")
+    assert response.status_code == 200
+    assert b"not right" in response.data
+    assert client.get("/admin/attendees").status_code == 302
+
+
+def test_host_cannot_open_organiser_pages(host_client):
+    assert host_client.get("/rooms/").status_code == 200
+    assert host_client.get("/admin/attendees").status_code == 403
+
+
+def test_passwords_are_hashed_with_scrypt(db):
+    accounts.add_user(db, "a@example.org", "long enough", "host")
+    stored = db.execute("SELECT password_hash FROM users").fetchone()[0]
+    assert stored.startswith("scrypt:")
+    assert "long enough" not in stored
+
+
+@pytest.mark.parametrize("email,password,role", [("no-at-sign", "long enough", "host"), ("a@example.org", "short", "host"), ("a@example.org", "long enough", "admin")])
+def test_bad_accounts_are_refused(db, email, password, role):
+    with pytest.raises(accounts.AccountError):
+        accounts.add_user(db, email, password, role)
+
+
+def test_logins_are_rate_limited(demo_app):
+    client = demo_app.test_client()
+    statuses = [login(client, ORGANISER[0], "wrong").status_code for _ in range(12)]
+    assert statuses[-1] == 429
+    # Even the right password waits out the limit.
+    assert login(client, *ORGANISER).status_code == 429
+
+
+@pytest.mark.parametrize("language,text", [("nl", "Deelnemers"), ("en", "Attendees")])
+def test_language_switch(organiser_client, language, text):
+    organiser_client.post("/language", data={"language": language, "next": "/admin/attendees"})
+    page = organiser_client.get("/admin/attendees").get_data(as_text=True)
+    assert f'<html lang="{language}">' in page
+    assert text in page
+
+
+def test_language_follows_the_browser(demo_app):
+    client = demo_app.test_client()
+    page = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="en">' in page
+    page = client.get("/login", headers={"Accept-Language": "nl-NL,nl;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="nl">' in page
+
+
+def test_next_url_cannot_leave_the_site(demo_app):
+    client = demo_app.test_client()
+    response = client.post("/login", data={"email": ORGANISER[0], "password": ORGANISER[1], "next": "//evil.example/"})
+    assert response.location == "/"
+    assert HOST  # the host account exists in the demo fixture too

@@ -1,0 +1,68 @@
+"""Stations: created by organisers, paired once, limited to their own kiosk pages, revocable."""
+
+import re
+
+from kiosk.data import accounts
+from tests.conftest import make_station, station_client
+
+
+def test_organiser_creates_a_station_and_sees_its_pairing_link(organiser_client):
+    response = organiser_client.post("/admin/stations", data={"name": "Ingang 1", "mode": "entrance"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    link = re.search(r'id="pairing-link">([^<]+)<', page).group(1)
+    assert link.startswith("http://kiosk.test/pair/")
+    assert re.search(r'id="station-token">kst_[\w-]{40,}<', page)
+    assert "<svg" in page  # the pairing QR
+
+
+def test_pairing_link_works_once(demo_app, demo_db):
+    station, token, secret = make_station(demo_db, "Ingang 1")
+    device = demo_app.test_client()
+    assert device.get(f"/pair/{secret}").status_code == 200
+    response = device.post(f"/pair/{secret}")
+    assert response.status_code == 303
+    assert response.location == "/kiosk"
+    cookie = device.get_cookie("kiosk_station")
+    assert cookie.http_only and cookie.same_site == "Lax"
+    assert device.get("/kiosk").status_code == 200
+
+    second = demo_app.test_client()
+    assert second.post(f"/pair/{secret}").status_code == 404
+    assert second.get("/kiosk").status_code == 302
+
+
+def test_a_paired_station_cannot_open_organiser_pages(demo_app, demo_db):
+    device, station, token = station_client(demo_app, demo_db)
+    for path in ("/", "/admin/attendees", "/admin/stations", "/admin/program", "/rooms/", "/badges/", "/admin/import/"):
+        assert device.get(path).status_code == 403, path
+
+
+def test_an_unpaired_browser_sees_only_login(demo_app):
+    browser = demo_app.test_client()
+    for path in ("/", "/kiosk", "/admin/attendees", "/rooms/"):
+        response = browser.get(path)
+        assert response.status_code == 302 and response.location.startswith("/login"), path
+
+
+def test_revoking_a_station_stops_its_cookie_and_token(demo_app, demo_db):
+    device, station, token = station_client(demo_app, demo_db)
+    assert device.get("/kiosk").status_code == 200
+    assert accounts.revoke_station(demo_db, station["id"], actor="test")
+    assert device.get("/kiosk").status_code == 302
+    response = demo_app.test_client().post("/api/v1/scans", json={"code": "x"}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+def test_tokens_are_stored_hashed(demo_db):
+    station, token, secret = make_station(demo_db, "Ingang 2")
+    dump = "\n".join(demo_db.iterdump())
+    assert token not in dump and secret not in dump
+    assert accounts.station_for_token(demo_db, token)["id"] == station["id"]
+
+
+def test_room_station_needs_a_room(demo_db):
+    import pytest
+
+    with pytest.raises(accounts.AccountError):
+        accounts.add_station(demo_db, "Deur", mode="room", room_name="No such room")
