@@ -3,7 +3,7 @@
 import time
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, jsonify, redirect, request, url_for
+from flask import abort, current_app, g, has_request_context, jsonify, redirect, request, request_finished, url_for
 from flask_login import current_user
 
 from kiosk.db import get_db, immediate
@@ -29,10 +29,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# A guess (an unknown badge code) counts against the station and against the client's
+# address, so neither many stations on one laptop nor one station on many laptops can guess.
+GUESS_CLIENT_BUCKET = "guess-client"
+
+
 def init_app(app):
+    app.config.setdefault("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
     app.before_request(load_station)
     app.before_request(gate)
     app.after_request(add_security_headers)
+    # After every after_request hook and the session save, so it sees every cookie.
+    request_finished.connect(secure_cookies, app)
 
 
 def load_station():
@@ -78,6 +86,18 @@ def add_security_headers(response):
     return response
 
 
+def secure_cookies(sender, response, **extra):
+    """Mark every cookie Secure when the request came over HTTPS, so it never travels in the clear."""
+    if not request.is_secure:
+        return response
+    cookies = response.headers.getlist("Set-Cookie")
+    if cookies and any("; secure" not in cookie.lower() for cookie in cookies):
+        response.headers.remove("Set-Cookie")
+        for cookie in cookies:
+            response.headers.add("Set-Cookie", cookie if "; secure" in cookie.lower() else cookie + "; Secure")
+    return response
+
+
 def safe_next_url(target):
     """TARGET when it is a path on this site, else None (no open redirects)."""
     if not target or not isinstance(target, str):
@@ -88,8 +108,29 @@ def safe_next_url(target):
     return target
 
 
+def client_key():
+    """The requesting client's address, the key for per-client limits."""
+    return request.remote_addr or "?"
+
+
+def _client_limit(bucket):
+    """The per-client bucket and limit that go with BUCKET, or None (only guessing has one)."""
+    if bucket != "guess" or not has_request_context():
+        return None
+    return GUESS_CLIENT_BUCKET, current_app.config.get("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
+
+
 def limiter_hit(bucket, key, *, limit):
-    """Count one hit for KEY in BUCKET; True when it goes over LIMIT = (hits, seconds)."""
+    """Count one hit for KEY in BUCKET; True when it goes over LIMIT = (hits, seconds).
+
+    A hit in the 'guess' bucket (per station) also counts for the client's address.
+    """
+    client = _client_limit(bucket)
+    over_client = _hit(client[0], client_key(), client[1]) if client else False
+    return _hit(bucket, key, limit) or over_client
+
+
+def _hit(bucket, key, limit):
     max_hits, seconds = limit
     now = time.time()
     db = get_db()
@@ -108,7 +149,17 @@ def limiter_hit(bucket, key, *, limit):
 
 
 def limiter_blocked(bucket, key, *, limit):
-    """True while KEY in BUCKET is over LIMIT = (hits, seconds); counts nothing."""
+    """True while KEY in BUCKET is over LIMIT = (hits, seconds); counts nothing.
+
+    The 'guess' bucket is also blocked while the client's address is over its own limit.
+    """
+    client = _client_limit(bucket)
+    if client and _blocked(client[0], client_key(), client[1]):
+        return True
+    return _blocked(bucket, key, limit)
+
+
+def _blocked(bucket, key, limit):
     max_hits, seconds = limit
     row = get_db().execute(
         "SELECT window_start, hits FROM rate_limits WHERE bucket = ? AND key = ?", [bucket, str(key)]
