@@ -44,10 +44,10 @@ def create_app(test_config=None):
     extensions.init_app(app)
     rendering.init_app(app)
 
-    from kiosk import accounts, admin, api, badges, checkin, imports, rooms, security, stations
+    from kiosk import accounts, admin, api, badges, checkin, exports, imports, rooms, security, stations
 
     security.init_app(app)
-    for module in (accounts, admin, stations, checkin, api, rooms, badges, imports):
+    for module in (accounts, admin, stations, checkin, api, rooms, badges, imports, exports):
         app.register_blueprint(module.bp)
 
     from kiosk import cli

@@ -1,0 +1,69 @@
+"""Exports for organisers: the attendee list with check-in status as CSV."""
+
+import csv
+import io
+
+from flask import Blueprint, Response
+from flask_babel import gettext as _
+
+from kiosk.accounts import organiser_required
+from kiosk.data.event import get_event, local_time
+from kiosk.db import get_db
+
+bp = Blueprint("exports", __name__, url_prefix="/admin/exports")
+
+# A cell starting with one of these is read as a formula by Excel and LibreOffice
+# (CSV injection); tab and carriage return start one too in some versions.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """VALUE as CSV cell text that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def attendee_rows(db):
+    """Every attendee with check-in time and current room, in name order."""
+    return list(
+        db.query(
+            """SELECT attendees.registration_id, attendees.name, attendees.email, attendees.organisation,
+                      attendees.role, attendees.status, presence.checked_in_at, rooms.name AS room
+               FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
+               LEFT JOIN rooms ON rooms.id = presence.room_id
+               ORDER BY attendees.last_name, attendees.first_name, attendees.id"""
+        )
+    )
+
+
+def attendees_csv(db):
+    """The attendee list as CSV text: semicolons and a byte order mark, as Dutch Excel opens it."""
+    event = get_event(db)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [_("Registration id"), _("Name"), _("E-mail"), _("Organisation"), _("Role"), _("Status"),
+         _("Checked in"), _("Checked in at"), _("Room now")]
+    )
+    for row in attendee_rows(db):
+        writer.writerow(
+            neutralise(cell)
+            for cell in (
+                row["registration_id"], row["name"], row["email"], row["organisation"], row["role"], row["status"],
+                _("yes") if row["checked_in_at"] else _("no"),
+                local_time(event, row["checked_in_at"]), row["room"],
+            )
+        )
+    return out.getvalue()
+
+
+@bp.get("/attendees.csv")
+@organiser_required
+def attendees():
+    """Download every attendee with check-in status as a CSV file."""
+    response = Response(attendees_csv(get_db()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="attendees.csv"'
+    # Personal data: no shared cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
