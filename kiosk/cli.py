@@ -167,8 +167,11 @@ def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_em
 def _add_capability_commands():
     """Commands that live beside their capability's blueprint."""
     from kiosk.badges import badges_command
+    from kiosk.maintenance import backup_command, purge_command
 
     main.add_command(badges_command, "badges")
+    main.add_command(backup_command, "backup")
+    main.add_command(purge_command, "purge")
 
 
 _add_capability_commands()
