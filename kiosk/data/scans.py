@@ -3,13 +3,20 @@
 Every function that writes takes the write lock first (BEGIN IMMEDIATE), reads the state,
 appends to `scans` and updates `presence`/`occupancy` in the same transaction, so two
 stations scanning one badge at the same instant give one check-in and one "already".
+
+Rooms are emptied by the schedule: when a block ends, each room whose session ended gets a
+'clear' scan. The check is idempotent and runs on the read path (rooms.occupancy) and at the
+start of every room write, inside its transaction, so no entry after a session's end can
+land before that session's clear.
 """
 
 import json
+import threading
+from datetime import timezone
 
 from kiosk.data.badges import find_badge
 from kiosk.data.event import get_event
-from kiosk.data.rooms import places_of, room_counts, room_sessions
+from kiosk.data.rooms import block_time_utc, event_clock, places_of, room_counts, room_sessions
 from kiosk.db import immediate, now_utc
 
 OUTCOMES = ("checked_in", "already", "unknown", "replaced", "cancelled", "full", "checked_out", "not_inside")
@@ -21,9 +28,11 @@ def record_scan(db, *, station, code=None, attendee_id=None, direction="in", cli
     STATION is a dict with id, mode and room_id. Staff may pass ATTENDEE_ID instead of a CODE.
     A retry with the same CLIENT_SCAN_ID from the same station returns the first answer.
     """
-    created_at = now_utc() if now is None else now.isoformat(timespec="milliseconds")
+    created_at = _stamp(now)
     room_id = station["room_id"] if station["mode"] == "room" else None
     with immediate(db):
+        if room_id is not None:
+            _clear_due(db, now, created_at)
         if client_scan_id:
             row = db.execute(
                 "SELECT response FROM scans WHERE station_id = ? AND client_scan_id = ?", [station["id"], client_scan_id]
@@ -71,7 +80,7 @@ def record_scan(db, *, station, code=None, attendee_id=None, direction="in", cli
                 user_id,
                 result["outcome"],
                 result["warning"],
-                int(bool(override and result["outcome"] == "checked_in")),
+                int(bool(result.get("override"))),
                 client_scan_id,
             ],
         ).lastrowid
@@ -190,32 +199,41 @@ def _room_state(db, room_id):
 
 
 def nearest_with_places(db, event, full_room_id, now=None):
-    """The session running now (else next) elsewhere that still has places, for 'room full' answers."""
-    rows = list(
-        db.query(
-            """SELECT sessions.id, sessions.title, sessions.place_limit, rooms.id AS room_id, rooms.name AS room_name,
-                      rooms.capacity AS room_capacity, coalesce(occupancy.inside, 0) AS inside,
-                      blocks.starts_at, blocks.ends_at
-               FROM sessions JOIN rooms ON rooms.id = sessions.room_id
-               JOIN blocks ON blocks.id = sessions.block_id
-               LEFT JOIN occupancy ON occupancy.room_id = rooms.id
-               WHERE rooms.id != ? AND sessions.kind IN ('session', 'plenary')
-               ORDER BY blocks.starts_at""",
-            [full_room_id],
-        )
+    """The session elsewhere with the most places left, in the block the full room is in (else the next one).
+
+    Returns {"session", "room", "places_left", ...} or None; places_left is None for a session without a limit.
+    """
+    clock, _on_day = event_clock(event, now)
+    current, upcoming = room_sessions(db, full_room_id, event, now)
+    target = current or upcoming
+    if target is not None:
+        block_start = target["starts_at"]
+    else:
+        row = db.execute("SELECT min(starts_at) FROM blocks WHERE ends_at > ?", [clock]).fetchone()
+        block_start = row[0] if row else None
+    if block_start is None:
+        return None
+    rows = db.query(
+        """SELECT sessions.id, sessions.title, sessions.place_limit, rooms.id AS room_id, rooms.name AS room_name,
+                  rooms.location, rooms.capacity AS room_capacity, coalesce(occupancy.inside, 0) AS inside,
+                  blocks.starts_at
+           FROM sessions JOIN rooms ON rooms.id = sessions.room_id
+           JOIN blocks ON blocks.id = sessions.block_id
+           LEFT JOIN occupancy ON occupancy.room_id = rooms.id
+           WHERE rooms.id != ? AND sessions.kind IN ('session', 'plenary') AND blocks.starts_at = ?""",
+        [full_room_id, block_start],
     )
-    current, _next = room_sessions(db, full_room_id, event, now)
-    clock = current["starts_at"] if current else None
     candidates = []
     for row in rows:
         places = places_of(row)
-        left = (places - row["inside"]) if places is not None else None
-        if left is not None and left <= 0:
+        left = max(places - row["inside"], 0) if places is not None else None
+        if left == 0:
             continue
-        if clock is not None and row["starts_at"] != clock:
-            continue
-        candidates.append({"session": row["title"], "room": row["room_name"], "places_left": left})
-    candidates.sort(key=lambda c: -(c["places_left"] or 0))
+        candidates.append({
+            "session": row["title"], "room": row["room_name"], "places_left": left,
+            "session_id": row["id"], "room_id": row["room_id"], "location": row["location"], "starts_at": row["starts_at"],
+        })
+    candidates.sort(key=lambda c: (c["places_left"] is not None, -(c["places_left"] or 0), c["room"]))
     return candidates[0] if candidates else None
 
 
@@ -251,33 +269,102 @@ def _apply_undo(db, scan_id, attendee_id):
         db.execute("UPDATE presence SET room_id = NULL, room_since = NULL, room_scan_id = NULL WHERE attendee_id = ?", [attendee_id])
 
 
-def count_anonymous(db, room_id, delta, *, user_id=None, station_id=None):
+def count_anonymous(db, room_id, delta, *, user_id=None, station_id=None, now=None):
     """+1 or -1 for a person without a badge, recorded as an anonymous scan; returns the room's counts."""
+    created_at = _stamp(now)
     with immediate(db):
+        _clear_due(db, now, created_at)
         room = _room_state(db, room_id)
         if delta < 0 and room["anonymous"] == 0:
             return dict(room, refused="no_anonymous")
         db.execute(
             """INSERT INTO scans (created_at, kind, direction, room_id, station_id, user_id, outcome)
                VALUES (?, 'anonymous', ?, ?, ?, ?, 'counted')""",
-            [now_utc(), "in" if delta > 0 else "out", room_id, station_id, user_id],
+            [created_at, "in" if delta > 0 else "out", room_id, station_id, user_id],
         )
         _change_inside(db, room_id, 1 if delta > 0 else -1, anonymous=1 if delta > 0 else -1)
         return _room_state(db, room_id)
 
 
-def clear_room(db, room_id, *, user_id=None, station_id=None):
+def clear_room(db, room_id, *, user_id=None, station_id=None, now=None):
     """Move everyone still counted in ROOM_ID out (a session ended); returns how many were counted."""
     with immediate(db):
-        room = _room_state(db, room_id)
-        db.execute(
-            """INSERT INTO scans (created_at, kind, direction, room_id, station_id, user_id, outcome)
-               VALUES (?, 'clear', 'out', ?, ?, ?, 'cleared')""",
-            [now_utc(), room_id, station_id, user_id],
-        )
-        db.execute("UPDATE presence SET room_id = NULL, room_since = NULL, room_scan_id = NULL WHERE room_id = ?", [room_id])
-        db.execute("UPDATE occupancy SET inside = 0, anonymous = 0 WHERE room_id = ?", [room_id])
+        return _clear(db, room_id, _stamp(now), user_id=user_id, station_id=station_id)
+
+
+def _clear(db, room_id, at, *, user_id=None, station_id=None):
+    room = _room_state(db, room_id)
+    db.execute(
+        """INSERT INTO scans (created_at, kind, direction, room_id, station_id, user_id, outcome)
+           VALUES (?, 'clear', 'out', ?, ?, ?, 'cleared')""",
+        [at, room_id, station_id, user_id],
+    )
+    db.execute("UPDATE presence SET room_id = NULL, room_since = NULL, room_scan_id = NULL WHERE room_id = ?", [room_id])
+    db.execute("UPDATE occupancy SET inside = 0, anonymous = 0 WHERE room_id = ?", [room_id])
     return room["inside"]
+
+
+# (database file, room id, block end) already known to have a clear at or after that end.
+# Only ever filled from what a committed read saw, so a rolled-back clear is retried.
+_cleared_after = set()
+_cleared_lock = threading.Lock()
+
+
+def clear_ended_sessions(db, *, now=None):
+    """Empty each room whose latest session ended since the room's last clear; returns the room ids.
+
+    Idempotent and cheap when nothing is due (a set lookup per room), so it runs on every
+    occupancy read. The clear is recorded as a 'clear' scan without user or station: the schedule.
+    """
+    if not _due(db, now):
+        return []
+    at = _stamp(now)
+    with immediate(db):
+        return _clear_due(db, now, at)
+
+
+def _clear_due(db, now, at):
+    """Inside a write transaction: record the due clears at time AT; returns the room ids cleared."""
+    cleared = []
+    for room_id, _ended in _due(db, now):
+        _clear(db, room_id, at)
+        cleared.append(room_id)
+    return cleared
+
+
+def _due(db, now):
+    """[(room_id, ended_at)] for rooms whose latest ended session has no clear since it ended."""
+    event = get_event(db)
+    if event is None:
+        return []
+    clock, _on_day = event_clock(event, now)
+    ended = db.execute(
+        """SELECT sessions.room_id, max(blocks.ends_at) FROM sessions JOIN blocks ON blocks.id = sessions.block_id
+           WHERE sessions.room_id IS NOT NULL AND blocks.ends_at <= ? GROUP BY sessions.room_id""",
+        [clock],
+    ).fetchall()
+    if not ended:
+        return []
+    database = db.execute("PRAGMA database_list").fetchone()[2]
+    due = []
+    for room_id, ends_at in ended:
+        ended_at = block_time_utc(event, ends_at)
+        key = (database, room_id, ended_at)
+        if key in _cleared_after:
+            continue
+        last = db.execute(
+            "SELECT created_at FROM scans WHERE room_id = ? AND kind = 'clear' ORDER BY id DESC LIMIT 1", [room_id]
+        ).fetchone()
+        if last is not None and last[0] >= ended_at:
+            with _cleared_lock:
+                _cleared_after.add(key)
+            continue
+        due.append((room_id, ended_at))
+    return due
+
+
+def _stamp(now):
+    return now_utc() if now is None else now.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def replay(db):
