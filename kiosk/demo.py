@@ -244,15 +244,15 @@ def build_demo(db, *, event_date=None, attendees=350, seed=13):
     if isinstance(event_date, str):
         event_date = date.fromisoformat(event_date)
     program = importer.read_table(program_csv(), "programma.csv")
-    people = importer.read_table(attendees_csv(attendees=attendees, seed=seed), "deelnemers.csv")
+    people = importer.read_table(attendees_csv(attendees=attendees, seed=seed), "deelnemers.csv") if attendees else None
     with immediate(db):
         for table in _event_tables(db):
             db.execute(f"DELETE FROM [{table}]")
         db["event"].insert(dict(EVENT, id=1, date=event_date.isoformat()))
         importer.apply_program(db, program)
-        report = importer.apply_attendees(db, people)
+        added = importer.apply_attendees(db, people)["added"] if people else 0
         db.execute("INSERT OR IGNORE INTO occupancy (room_id, inside, anonymous) SELECT id, 0, 0 FROM rooms")
-        importer.record_audit(db, "demo", "build demo", f"{report['added']} attendees, event date {event_date}")
+        importer.record_audit(db, "demo", "build demo", f"{added} attendees, event date {event_date}")
     return {
         "attendees": db.execute("SELECT count(*) FROM attendees").fetchone()[0],
         "sessions": db.execute("SELECT count(*) FROM sessions").fetchone()[0],
