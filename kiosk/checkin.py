@@ -1,22 +1,28 @@
 """Scanning at the kiosk: the one check-in path behind the kiosk page and the JSON API."""
 
+import json
+from datetime import datetime, timedelta, timezone
+
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kiosk.accounts import allow, current_roles, station_required
+from kiosk.accounts import actor_name, allow, current_roles, station_required
 from kiosk.data import attendees as attendees_data
+from kiosk.data import printing
 from kiosk.data import scans as scans_data
+from kiosk.data.badges import find_badge
 from kiosk.data.event import get_event, local_time
 from kiosk.data.rooms import room_occupancy, room_sessions
 from kiosk.db import get_db
-from kiosk.rendering import render
-from kiosk.security import limiter_blocked, limiter_hit
+from kiosk.rendering import render, wants_fragment
+from kiosk.security import limiter_blocked, limiter_hit, safe_next_url
 
 bp = Blueprint("checkin", __name__)
 
-RESULT_SECONDS = 4  # how long an answer stays on the kiosk screen
+RESULT_SECONDS = 6  # how long an answer stays on the kiosk screen: long enough to read the day's program
+PRINT_WINDOW = timedelta(minutes=10)  # a station may print the badge of its own check-in this long after
 
 
 class TooManyAttempts(Exception):
@@ -93,6 +99,8 @@ def describe(result):
         return _("Goodbye, %(name)s", name=name)
     if outcome == "not_inside":
         return _("%(name)s was not counted inside here.", name=name)
+    if outcome == "undone":
+        return _("Check-in of %(name)s undone", name=name)
     return outcome
 
 
@@ -107,12 +115,21 @@ def personal_program(result):
 def kiosk_context(station, result=None):
     db = get_db()
     context = {"station": station, "result": result, "program": personal_program(result) if result else [],
-               "result_seconds": RESULT_SECONDS, "can_undo": can_undo(station)}
+               "result_seconds": RESULT_SECONDS, "can_undo": can_undo(station),
+               "print_url": _print_url(station, result)}
     if station["mode"] == "room":
         event = get_event(db)
         current, upcoming = room_sessions(db, station["room_id"], event)
         context.update(room=room_occupancy(db, station["room_id"]), current_session=current, next_session=upcoming)
     return context
+
+
+def _print_url(station, result):
+    """Where the kiosk loads the badge to print on arrival, for a fresh check-in at a printing station."""
+    if not (station and station.get("print_on_arrival") and result and result.get("outcome") == "checked_in"
+            and result.get("scan_id") and not result.get("replayed") and station["mode"] == "entrance"):
+        return None
+    return url_for("checkin.badge", scan_id=result["scan_id"])
 
 
 def can_undo(station):
@@ -133,16 +150,28 @@ def kiosk():
     return render(template, **kiosk_context(station, result))
 
 
+@bp.get("/kiosk/ping")
+@station_required
+def ping():
+    """A cheap answer the kiosk polls to learn that the server is reachable again."""
+    return "", 204
+
+
+def _scan_row(scan_id):
+    """One scan's row (station, attendee, outcome, time and stored answer), or None."""
+    # TODO: belongs in kiosk/data/scans.py as get_scan(); kept here until the data layer has it.
+    rows = list(get_db().query(
+        """SELECT id, kind, station_id, attendee_id, outcome, created_at, response
+           FROM scans WHERE id = ?""", [scan_id]))
+    return rows[0] if rows else None
+
+
 def _shown_result(station, scan_id):
     """The answer of scan SCAN_ID, for the no-JavaScript redirect after a scan."""
-    import json
-
-    row = get_db().execute(
-        "SELECT response FROM scans WHERE id = ? AND station_id = ?", [scan_id, station["id"]]
-    ).fetchone()
-    if not row or not row[0]:
+    row = _scan_row(scan_id)
+    if not row or row["station_id"] != station["id"] or not row["response"]:
         return None
-    result = json.loads(row[0])
+    result = json.loads(row["response"])
     with force_locale(station_language(station)):
         result["message"] = describe(result)
     return result
@@ -173,15 +202,9 @@ def scan():
             "checkin/kiosk.html", "checkin/_scan_result.html", status=429,
             **kiosk_context(station, {"outcome": "too_many", "attendee": None, "message": _("Too many unknown codes. Wait a minute, then try again.")}),
         )
-    if not _htmx():
+    if not wants_fragment():
         return redirect(url_for("checkin.kiosk", result=result["scan_id"]), code=303)
     return render("checkin/kiosk.html", "checkin/_scan_result.html", **kiosk_context(station, result))
-
-
-def _htmx():
-    from kiosk.rendering import wants_fragment
-
-    return wants_fragment()
 
 
 @bp.get("/kiosk/search")
@@ -193,6 +216,9 @@ def search():
         abort(403)
     query = request.args.get("q", "")[:100]
     results = attendees_data.search(get_db(), query, limit=12) if query.strip() else []
+    typed = find_badge(get_db(), query) if query.strip() else None
+    if typed and not typed["replaced_at"] and all(person["id"] != typed["attendee_id"] for person in results):
+        results.insert(0, attendees_data.get(get_db(), typed["attendee_id"]))
     return render("checkin/kiosk.html", "checkin/_search_results.html", query=query, results=results,
                   **kiosk_context(station))
 
@@ -205,15 +231,61 @@ def undo(scan_id):
     if not can_undo(station):
         abort(403)
     db = get_db()
+    target = _scan_row(scan_id)
     if not (current_roles() & {"host", "organiser"}):
-        owner = db.execute("SELECT station_id FROM scans WHERE id = ?", [scan_id]).fetchone()
-        if owner is None or owner[0] != station["id"]:
+        if target is None or target["station_id"] != station["id"]:
             abort(403)
-    scans_data.undo_scan(
+    undo_id = scans_data.undo_scan(
         db, scan_id, user_id=int(current_user.id) if current_user.is_authenticated else None,
         station_id=station["id"] if station else None,
     )
-    target = request.form.get("next")
-    from kiosk.security import safe_next_url
+    if station and wants_fragment():
+        attendee = attendees_data.get(db, target["attendee_id"]) if target and target["attendee_id"] else None
+        result = {"outcome": "undone" if undo_id else "not_undone", "scan_id": undo_id,
+                  "attendee": {"id": attendee["id"], "name": attendee["name"], "organisation": attendee["organisation"]}
+                  if attendee else None}
+        with force_locale(station_language(station)):
+            result["message"] = describe(result) if undo_id else _("This check-in was undone already.")
+        return render("checkin/kiosk.html", "checkin/_scan_result.html", **kiosk_context(station, result))
+    target_url = safe_next_url(request.form.get("next"))
+    return redirect(target_url or (url_for("checkin.kiosk") if station else url_for("admin.overview")), code=303)
 
-    return redirect(safe_next_url(target) or (url_for("checkin.kiosk") if station else url_for("admin.overview")), code=303)
+
+def _printable_scan(station, scan_id):
+    """SCAN_ID when it is a recent check-in at STATION (a station prints only its own arrivals), else 404."""
+    row = _scan_row(scan_id)
+    if (row is None or row["station_id"] != station["id"] or row["kind"] != "scan"
+            or row["outcome"] != "checked_in" or not station.get("print_on_arrival")):
+        abort(404)
+    created = datetime.fromisoformat(row["created_at"])
+    if datetime.now(timezone.utc) - created > PRINT_WINDOW:
+        abort(404)
+    return row
+
+
+@bp.get("/kiosk/badge/<int:scan_id>")
+@station_required
+def badge(scan_id):
+    """The label badge of the attendee just checked in here, for the kiosk to print on arrival."""
+    from kiosk import badges  # the badge module owns the badge markup and the print view
+
+    row = _printable_scan(g.station, scan_id)
+    db = get_db()
+    chosen = printing.select_badges(db, attendee_ids=[row["attendee_id"]])
+    if not chosen:
+        abort(404)  # checked in by hand without a badge: the desk prints one from the attendee page
+    return badges._print_page(db, chosen, badges.DESK_LAYOUT, query={"layout": badges.DESK_LAYOUT}, logged=True)
+
+
+@bp.post("/kiosk/badge/<int:scan_id>/printed")
+@station_required
+def badge_printed(scan_id):
+    """Log that the kiosk sent the arrival badge of SCAN_ID to its printer (GET never writes, so this is a POST)."""
+    from kiosk.badges import DESK_LAYOUT
+
+    row = _printable_scan(g.station, scan_id)
+    db = get_db()
+    chosen = printing.select_badges(db, attendee_ids=[row["attendee_id"]])
+    if chosen:
+        printing.record_prints(db, [chosen[0]["badge_id"]], layout=DESK_LAYOUT, printed_by=actor_name())
+    return "", 204

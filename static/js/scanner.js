@@ -1,0 +1,169 @@
+// The kiosk page: camera, handheld scanner and typed codes all become one scan, answered full screen.
+import { Camera, createDetector } from "./camera.js";
+import { ScanSender, newScanId } from "./offline.js";
+import { printBadge } from "./print.js";
+import { play, unlockAudio } from "./sounds.js";
+import { listenForWedge } from "./wedge.js";
+
+const SAME_CODE_MS = 5000; // a badge held in front of the camera is seen in many frames: scan it once
+const FULL_CODE = /^K1-?[A-Z0-9]{17}$/i;
+
+function start(root) {
+  const form = document.getElementById("scan-form");
+  const codeInput = document.getElementById("scan-code");
+  const stationId = root.dataset.station;
+  const resultMs = Number(root.dataset.resultSeconds || 6) * 1000;
+  const staffed = root.dataset.staffed === "1";
+  const sender = new ScanSender({
+    scanUrl: root.dataset.scanUrl,
+    pingUrl: root.dataset.pingUrl,
+    stationId,
+    status: document.getElementById("connection-status"),
+    form,
+  });
+  const recent = new Map(); // code -> when it was last taken, oldest first
+  let latest = 0;
+  let answers = 0;
+  let clearTimer = null;
+
+  function seenRecently(code, now) {
+    for (const [seen, at] of recent) {
+      if (now - at < SAME_CODE_MS) break;
+      recent.delete(seen);
+    }
+    if (recent.has(code)) return true;
+    recent.set(code, now);
+    return false;
+  }
+
+  function extraFields() {
+    // Fields a page adds to the form (the room door's in/out), sent with every scan.
+    const fields = {};
+    for (const [name, value] of new FormData(form)) {
+      if (typeof value === "string" && !["code", "scan_id", "csrf_token"].includes(name)) fields[name] = value;
+    }
+    return fields;
+  }
+
+  async function submit(raw, source) {
+    const code = String(raw || "").trim();
+    if (!code) return;
+    const started = performance.now();
+    if (source !== "form" && seenRecently(code.toUpperCase(), started)) return;
+    unlockAudio();
+    const item = { code, scan_id: newScanId(), fields: extraFields(), at: Date.now() };
+    const mine = ++latest;
+    root.classList.add("is-sending");
+    let answer;
+    try {
+      answer = await sender.send(item);
+    } catch {
+      answer = {};
+    }
+    answers += 1;
+    if (mine !== latest) return; // a newer scan is on its way; its answer is the one to show
+    root.classList.remove("is-sending");
+    if (answer.kept) showTemplate("queued-result");
+    else if (answer.html && answer.html.includes('id="scan-result"')) {
+      window.htmx.swap("#scan-result", answer.html, { swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0 });
+    } else showTemplate("error-result");
+    root.dataset.answers = String(answers);
+    root.dataset.lastAnswerMs = String(Math.round(performance.now() - started));
+  }
+
+  function showTemplate(id) {
+    const template = document.getElementById(id);
+    const current = document.getElementById("scan-result");
+    if (!template || !current) return null;
+    const fresh = template.content.querySelector("#scan-result").cloneNode(true);
+    current.replaceWith(fresh);
+    onResult(fresh);
+    return fresh;
+  }
+
+  function showIdle() {
+    clearTimeout(clearTimer);
+    const shown = document.getElementById("scan-result");
+    if (shown && shown.dataset.outcome !== "idle") showTemplate("idle-result");
+    if (staffed && (document.activeElement === document.body || !document.activeElement)) codeInput.focus();
+  }
+
+  function onResult(result) {
+    clearTimeout(clearTimer);
+    if (result.dataset.outcome === "idle") return;
+    const sound = result.dataset.sound;
+    root.dataset.lastSound = sound && play(sound) ? sound : "muted";
+    root.dataset.lastOutcome = result.dataset.outcome;
+    if (result.dataset.printUrl && root.dataset.printOnArrival === "1") {
+      printBadge(result.dataset.printUrl, result.dataset.printedUrl, form.querySelector("input[name=csrf_token]").value);
+    }
+    clearTimer = setTimeout(showIdle, resultMs);
+  }
+
+  // Every answer, whether swapped here or by htmx (desk search check-in, undo), starts the same way.
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.target && event.target.id === "scan-result") onResult(event.target);
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = codeInput.value;
+    codeInput.value = "";
+    submit(code, "form");
+  });
+
+  root.addEventListener("click", (event) => {
+    const result = event.target.closest("#scan-result");
+    if (!result || result.dataset.outcome === "idle") return;
+    if (event.target.closest(".result-dismiss")) {
+      event.preventDefault();
+      showIdle();
+    } else if (event.target === result) {
+      showIdle(); // a tap beside the card
+    }
+  });
+
+  const search = document.getElementById("desk-search");
+  if (search) {
+    // A handheld scan while the search box has focus is still a scan, not a search.
+    search.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && FULL_CODE.test(search.value.trim())) {
+        event.preventDefault();
+        const code = search.value;
+        search.value = "";
+        submit(code, "wedge");
+      }
+    });
+  }
+
+  listenForWedge((code) => submit(code, "wedge"));
+  document.addEventListener("pointerdown", unlockAudio, { once: true });
+  document.addEventListener("keydown", unlockAudio, { once: true });
+
+  const camera = new Camera({
+    video: document.getElementById("camera-video"),
+    hint: document.getElementById("camera-hint"),
+    switchButton: document.getElementById("camera-switch"),
+    storageKey: `kiosk.camera.${stationId}`,
+    detector: createDetector({ ponyfillUrl: root.dataset.ponyfillUrl, wasmUrl: root.dataset.wasmUrl }),
+    onCode: (code) => submit(code, "camera"),
+    onOpen: unlockAudio,
+    onState: (state) => {
+      if (state === "decoder-ready") root.dataset.decoder = "ready";
+      else root.dataset.camera = state;
+    },
+    texts: { denied: root.dataset.cameraDeniedText, missing: root.dataset.cameraMissingText },
+  });
+  camera.start();
+
+  // A page answered by the no-JavaScript path (?result=) clears like any other answer.
+  const initial = document.getElementById("scan-result");
+  if (initial && initial.dataset.outcome !== "idle") {
+    history.replaceState(null, "", root.dataset.idleUrl);
+    onResult(initial);
+  }
+  root.dataset.ready = "1";
+}
+
+const kiosk = document.getElementById("kiosk");
+if (kiosk) start(kiosk);
