@@ -111,6 +111,7 @@ def test_many_clients_scanning_the_same_badges_give_one_checkin_each(server_with
 def test_stations_in_different_rooms_moving_the_same_people_keep_counts_consistent(server_with_stations):
     server, tokens, codes, path = server_with_stations
     doors = tokens["Burgerzaal"] + tokens["Raadzaal"]
+    codes = codes[:15]  # fewer people, so every person is moved by many clients at once
     rounds = 1
     outcomes, lock = {}, threading.Lock()
 
@@ -143,8 +144,8 @@ def test_stations_in_different_rooms_moving_the_same_people_keep_counts_consiste
     people_in = {room: sum(1 for r in state["rooms"].values() if r == room) for room in (burgerzaal, raadzaal)}
     assert {room: state["inside"].get(room, 0) for room in people_in} == people_in
     assert set(state["rooms"].values()) <= {burgerzaal, raadzaal}
-    assert len(state["rooms"]) <= BADGES
-    assert outcomes.get("checked_in", 0) > BADGES, outcomes
+    assert len(state["rooms"]) <= len(codes)
+    assert outcomes.get("checked_in", 0) > len(codes), outcomes
     db.close()
 
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
