@@ -1,23 +1,239 @@
-"""Rooms: live occupancy against capacity for hosts and the organiser wall."""
+"""Rooms: live occupancy against capacity for host tablets, room doors and the organiser wall.
 
-from flask import Blueprint
+Live views poll (htmx `every 500ms`) instead of holding server-sent event streams: the
+gthread server has 2 x 16 threads, and an SSE stream holds one for as long as a page is
+open, so 100 host tablets would need 100 threads. A poll carries the version it shows
+(`?v=`); an unchanged room answers 204 without rendering, which htmx leaves as it is.
+Keep-alive connections wait in gunicorn's poller between polls, not in a thread.
+benchmarks/bench_rooms.py measures what this costs a check-in.
+"""
 
-from kiosk.accounts import host_required
+import json
+
+from flask import Blueprint, Response, abort, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from kiosk.accounts import host_required, station_required
 from kiosk.data import rooms as rooms_data
-from kiosk.data.event import get_event
+from kiosk.data import scans as scans_data
 from kiosk.db import get_db
-from kiosk.rendering import render
+from kiosk.rendering import render, wants_fragment
 
 bp = Blueprint("rooms", __name__, url_prefix="/rooms")
+
+
+def unchanged(version):
+    """A 204 for an htmx poll that already shows VERSION, else None."""
+    if version is not None and wants_fragment() and request.args.get("v") == version:
+        response = Response(status=204)
+        response.headers["Vary"] = "HX-Request"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return None
+
+
+def _user_id():
+    return int(current_user.id) if current_user.is_authenticated else None
 
 
 @bp.get("/")
 @host_required
 def index():
-    """Every room with inside now, capacity and places left."""
+    """Every room with inside now, capacity and places left, linking to its host page."""
     db = get_db()
-    rooms = rooms_data.occupancy(db)
-    event = get_event(db)
-    for room in rooms:
-        room["current"], room["next"] = rooms_data.room_sessions(db, room["id"], event)
-    return render("rooms/index.html", "rooms/_room_list.html", rooms=rooms)
+    if (response := unchanged(rooms_data.wall_version(db))) is not None:
+        return response
+    return render("rooms/index.html", "rooms/_room_list.html", wall=rooms_data.wall(db))
+
+
+@bp.get("/wall")
+@host_required
+def wall():
+    """The organiser wall: every room on one screen, the running block first, live."""
+    db = get_db()
+    if (response := unchanged(rooms_data.wall_version(db))) is not None:
+        return response
+    return render("rooms/wall.html", "rooms/_wall_rooms.html", wall=rooms_data.wall(db))
+
+
+@bp.get("/<int:room_id>")
+@host_required
+def room(room_id):
+    """The host tablet for one room: the big number, sessions, latest in, +1/-1 and scanning."""
+    db = get_db()
+    version = rooms_data.room_version(db, room_id)
+    if version is None:
+        abort(404)
+    if (response := unchanged(version)) is not None:
+        return response
+    live = rooms_data.room_live(db, room_id)
+    result = _shown_result(db, room_id, request.args.get("result", type=int))
+    return render("rooms/room.html", "rooms/_room_live.html", room=live, result=result)
+
+
+def _shown_result(db, room_id, scan_id):
+    """The answer of scan SCAN_ID at ROOM_ID, for the page a no-JavaScript scan redirects to."""
+    if not scan_id:
+        return None
+    row = db.execute("SELECT response FROM scans WHERE id = ? AND room_id = ?", [scan_id, room_id]).fetchone()
+    if not row or not row[0]:
+        return None
+    return _described(json.loads(row[0]))
+
+
+def _described(result):
+    from kiosk.checkin import describe
+
+    result["message"] = describe(result)
+    return result
+
+
+def _after_change(room_id):
+    """The answer to a host's POST: the live fragment for htmx, a 303 to the host page otherwise."""
+    if not wants_fragment():
+        return redirect(url_for("rooms.room", room_id=room_id), code=303)
+    return render("rooms/room.html", "rooms/_room_live.html", room=rooms_data.room_live(get_db(), room_id))
+
+
+def _room_or_404(db, room_id):
+    room = rooms_data.get_room(db, room_id)
+    if room is None:
+        abort(404)
+    return room
+
+
+def _delta():
+    delta = request.form.get("delta", type=int)
+    if delta not in (1, -1):
+        abort(400)
+    return delta
+
+
+@bp.post("/<int:room_id>/count")
+@host_required
+def count(room_id):
+    """+1 or -1 for someone without a badge (an anonymous scan)."""
+    db = get_db()
+    _room_or_404(db, room_id)
+    scans_data.count_anonymous(db, room_id, _delta(), user_id=_user_id())
+    return _after_change(room_id)
+
+
+@bp.post("/<int:room_id>/clear")
+@host_required
+def clear(room_id):
+    """Empty the room at the end of a session: everyone still counted there is moved out."""
+    db = get_db()
+    _room_or_404(db, room_id)
+    scans_data.clear_room(db, room_id, user_id=_user_id())
+    return _after_change(room_id)
+
+
+@bp.post("/<int:room_id>/scan")
+@host_required
+def scan(room_id):
+    """A host scans (handheld scanner or typed code) at the door; 'Let in anyway' sends override=1."""
+    db = get_db()
+    _room_or_404(db, room_id)
+    form = request.form
+    attendee_id = form.get("attendee_id", type=int)
+    result = scans_data.record_scan(
+        db,
+        station={"id": None, "mode": "room", "room_id": room_id},
+        code=form.get("code", "")[:200] if attendee_id is None else None,
+        attendee_id=attendee_id,
+        direction="out" if form.get("direction") == "out" else "in",
+        user_id=_user_id(),
+        override=form.get("override") == "1",
+    )
+    if not wants_fragment():
+        return redirect(url_for("rooms.room", room_id=room_id, result=result["scan_id"]), code=303)
+    return render(
+        "rooms/room.html", "rooms/_scan_answer.html", result=_described(result),
+        room=rooms_data.room_live(db, room_id), oob=True,
+    )
+
+
+@bp.get("/sessions/<int:session_id>")
+@host_required
+def session(session_id):
+    """One session: who is inside its room now and who registered but has not come."""
+    db = get_db()
+    attendance = rooms_data.session_attendance(db, session_id)
+    if attendance is None:
+        abort(404)
+    room = attendance["session"]["room_id"]
+    version = rooms_data.room_version(db, room) if room else None
+    if (response := unchanged(version)) is not None:
+        return response
+    return render("rooms/session.html", "rooms/_session_people.html", attendance=attendance, version=version)
+
+
+def _door_station():
+    station = g.station
+    if station is None or station["mode"] != "room":
+        abort(403)
+    return station
+
+
+@bp.get("/door")
+@station_required
+def door():
+    """A room-door station's own counts, polled by its kiosk page."""
+    from kiosk.checkin import kiosk_context
+
+    station = _door_station()
+    db = get_db()
+    if (response := unchanged(rooms_data.room_version(db, station["room_id"]))) is not None:
+        return response
+    return render(
+        "checkin/room.html", "checkin/_door_counts.html",
+        **dict(kiosk_context(station), live=rooms_data.room_live(db, station["room_id"])),
+    )
+
+
+@bp.post("/door/count")
+@station_required
+def door_count():
+    """+1 or -1 at a room-door station, for its own room only."""
+    from kiosk.checkin import kiosk_context
+
+    station = _door_station()
+    db = get_db()
+    scans_data.count_anonymous(db, station["room_id"], _delta(), station_id=station["id"], user_id=_user_id())
+    if not wants_fragment():
+        return redirect(url_for("checkin.kiosk"), code=303)
+    return render(
+        "checkin/room.html", "checkin/_door_counts.html",
+        **dict(kiosk_context(station), live=rooms_data.room_live(db, station["room_id"])),
+    )
+
+
+def alert_text(room):
+    """The capacity alert in words, naming the session elsewhere that still has places."""
+    if room["alert"] == "full":
+        text = _("%(room)s is full.", room=room["name"])
+    else:
+        text = _("%(room)s is %(percent)s%% full.", room=room["name"], percent=room["percent"])
+    alternative = room.get("alternative")
+    if alternative and alternative["places_left"] is not None:
+        text += " " + _(
+            "Send people to %(session)s in %(other)s (%(places)s places left).",
+            session=alternative["session"], other=alternative["room"], places=alternative["places_left"],
+        )
+    elif alternative:
+        text += " " + _("Send people to %(session)s in %(other)s.", session=alternative["session"], other=alternative["room"])
+    else:
+        text += " " + _("No other session has places left.")
+    return text
+
+
+@bp.app_context_processor
+def room_helpers():
+    return {"alert_text": alert_text, "bar_class": bar_class}
+
+
+def bar_class(percent):
+    """The .w0 ... .w100 width class for a bar at PERCENT (the CSP allows no inline styles)."""
+    return "w%d" % (min(max(int(percent), 0), 100) // 5 * 5)

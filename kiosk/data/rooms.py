@@ -202,6 +202,7 @@ def room_version(db, room_id, now=None):
     Built from the kept counts, the newest scan at the room and the current and next session,
     so a poll of an unchanged room costs two index lookups and no rendering.
     """
+    _clear_ended(db, now)
     event = get_event(db)
     row = db.execute(
         """SELECT coalesce(occupancy.inside, 0), coalesce(occupancy.anonymous, 0), rooms.capacity,
@@ -221,6 +222,7 @@ def room_version(db, room_id, now=None):
 
 def wall_version(db, now=None):
     """A short string that changes whenever anything on the organiser wall changes."""
+    _clear_ended(db, now)
     event = get_event(db)
     clock, _on_day = event_clock(event, now)
     newest = db.execute("SELECT max(id) FROM scans").fetchone()[0]
