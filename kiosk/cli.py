@@ -175,3 +175,7 @@ def _add_capability_commands():
 
 
 _add_capability_commands()
+
+
+if __name__ == "__main__":  # `python -m kiosk.cli serve`, as the live-server test fixture starts it
+    main()
