@@ -317,6 +317,8 @@ def fit_text(text, box):
 class Text:
     """One line of text: baseline at (x, y) in mm from the badge's top-left."""
 
+    kind = "text"
+
     x: float
     y: float
     size: float
@@ -338,6 +340,8 @@ class Text:
 @dataclass(frozen=True)
 class QR:
     """A QR code: top-left at (x, y) in mm, square modules of MODULE mm, dark runs per row."""
+
+    kind = "qr"
 
     x: float
     y: float
@@ -370,6 +374,9 @@ def _pdf_path(runs):
 
 @dataclass(frozen=True)
 class Line:
+    """A straight line in mm from the badge's top-left."""
+
+    kind = "line"
     x1: float
     y1: float
     x2: float

@@ -10,10 +10,14 @@ _PRINTS = """SELECT badge_id, count(*) AS print_count, max(printed_at) AS last_p
              FROM badge_prints GROUP BY badge_id"""
 
 
-def _selection_where(organisation=None, not_printed=False, attendee_ids=None):
+def _selection_where(organisation=None, not_printed=False, attendee_ids=None, badge_ids=None):
     """The WHERE clause and parameters for a badge selection."""
     clauses, params = [], []
-    if attendee_ids:
+    if badge_ids:
+        ids = sorted({int(i) for i in badge_ids})
+        clauses.append(f"badges.id IN ({', '.join('?' for _ in ids)})")
+        params += ids
+    elif attendee_ids:
         ids = sorted({int(i) for i in attendee_ids})
         clauses.append(f"attendees.id IN ({', '.join('?' for _ in ids)})")
         params += ids
@@ -28,14 +32,14 @@ def _selection_where(organisation=None, not_printed=False, attendee_ids=None):
     return " AND ".join(clauses), params
 
 
-def select_badges(db, *, organisation=None, not_printed=False, attendee_ids=None):
+def select_badges(db, *, organisation=None, not_printed=False, attendee_ids=None, badge_ids=None):
     """The current badges to print, sorted by last name: dicts with attendee and badge fields and print counts.
 
     ORGANISATION limits to one organisation ('' is those without one), NOT_PRINTED to badges
-    never printed, ATTENDEE_IDS to those people. Attendees without a current badge are left out
-    (see missing_badges).
+    never printed, ATTENDEE_IDS to those people, BADGE_IDS to those badges while still current.
+    Attendees without a current badge are left out (see missing_badges).
     """
-    where, params = _selection_where(organisation, not_printed, attendee_ids)
+    where, params = _selection_where(organisation, not_printed, attendee_ids, badge_ids)
     rows = db.query(
         f"""SELECT attendees.id AS attendee_id, attendees.name, attendees.organisation, attendees.role,
                    attendees.status, attendees.first_name, attendees.last_name,

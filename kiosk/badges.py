@@ -1,0 +1,320 @@
+"""Badges: print views and PDFs on sheet and label layouts, the print log, reprints and reissues."""
+
+import os
+import tempfile
+
+import click
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask.cli import with_appcontext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from kiosk.accounts import actor_name, organiser_required
+from kiosk.badge_layouts import LAYOUTS, QR, badge_items, qr_runs, sheets
+from kiosk.badge_pdf import render_pdf
+from kiosk.data import printing
+from kiosk.data.event import get_event
+from kiosk.db import get_db
+from kiosk.rendering import render, wants_fragment
+
+bp = Blueprint("badges", __name__, url_prefix="/badges")
+
+LAYOUT_LABELS = {
+    "a6": _l("A6 lanyard badge — 4 per A4 sheet, cut along the crop marks"),
+    "card-80x50": _l("80 × 50 mm name badge — 10 per A4 sheet"),
+    "label-62": _l("62 × 100 mm label — Brother QL roll, one per label"),
+}
+PAPER = {"a6": _l("A4 paper"), "card-80x50": _l("A4 badge sheets (2 × 5, 80 × 50 mm)"), "label-62": _l("62 mm continuous roll")}
+DESK_LAYOUT = "label-62"
+
+
+def _selection(values):
+    """The badge choice in a query or form: layout, organisation, not printed, chosen attendees."""
+    layout = values.get("layout") or "a6"
+    if layout not in LAYOUTS:
+        abort(400, _("Unknown layout."))
+    organisation = values.get("organisation")
+    ids = [int(v) for v in values.getlist("attendee") if v.strip().isdigit()]
+    return {
+        "layout": layout,
+        "organisation": organisation if organisation else None,
+        "not_printed": values.get("not_printed") in ("1", "on", "true"),
+        "attendee_ids": ids,
+    }
+
+
+def _query(selection):
+    """SELECTION as URL query arguments (the inverse of _selection)."""
+    args = {"layout": selection["layout"]}
+    if selection["organisation"]:
+        args["organisation"] = selection["organisation"]
+    if selection["not_printed"]:
+        args["not_printed"] = "1"
+    if selection["attendee_ids"]:
+        args["attendee"] = selection["attendee_ids"]
+    return args
+
+
+def _select(db, selection):
+    return printing.select_badges(
+        db,
+        organisation=selection["organisation"],
+        not_printed=selection["not_printed"],
+        attendee_ids=selection["attendee_ids"] or None,
+    )
+
+
+def _event_name(db):
+    return (get_event(db) or {}).get("name", "")
+
+
+def _confirmed():
+    return request.values.get("confirm_reprint") == "1"
+
+
+@bp.app_template_global("badge_qr_svg")
+def badge_qr_svg(code, css_class="qr-code"):
+    """CODE's QR as an inline SVG (quiet zone included) that scales to its box."""
+    modules, runs = qr_runs(code)
+    qr = QR(0, 0, 1, modules, runs)
+    return Markup(
+        f'<svg class="{css_class}" viewBox="0 0 {modules} {modules}" xmlns="http://www.w3.org/2000/svg" '
+        f'role="img" shape-rendering="crispEdges"><title>{Markup.escape(code)}</title>'
+        f'<rect width="{modules}" height="{modules}" fill="#fff"/><path fill="#000" d="{qr.svg_path()}"/></svg>'
+    )
+
+
+@bp.get("/")
+@organiser_required
+def index():
+    """Choose a layout and which badges; open the print view or download the PDF."""
+    db = get_db()
+    selection = _selection(request.args)
+    chosen = _select(db, selection)
+    missing = printing.missing_badges(db, organisation=selection["organisation"], attendee_ids=selection["attendee_ids"] or None)
+    return render(
+        "badges/index.html",
+        "badges/_selection.html",
+        selection=selection,
+        query=_query(selection),
+        layouts=LAYOUTS,
+        labels=LAYOUT_LABELS,
+        organisations=printing.organisations(db),
+        counts=printing.counts(db),
+        chosen=chosen,
+        reprints=printing.reprints(chosen),
+        missing=missing,
+    )
+
+
+@bp.get("/print")
+@organiser_required
+def print_view():
+    """The badges as sheets to print from the browser; asks first when some were printed before."""
+    db = get_db()
+    selection = _selection(request.args)
+    chosen = _select(db, selection)
+    reprints = printing.reprints(chosen)
+    if reprints and not _confirmed():
+        return render_template(
+            "badges/confirm_reprint.html",
+            selection=selection,
+            query=_query(selection),
+            reprints=reprints,
+            chosen=chosen,
+            action="print",
+            labels=LAYOUT_LABELS,
+        )
+    return _print_page(db, chosen, selection["layout"], query=_query(selection), logged=False)
+
+
+def _print_page(db, chosen, layout_name, *, query, logged):
+    layout = LAYOUTS[layout_name]
+    event_name = _event_name(db)
+    pages = [
+        [(x, y, badge_items(layout, badge, event_name)) for x, y, badge in page]
+        for page in sheets(chosen, layout)
+    ]
+    response = make_response(
+        render_template(
+            "badges/print.html",
+            layout=layout,
+            label=LAYOUT_LABELS[layout_name],
+            paper=PAPER[layout_name],
+            pages=pages,
+            chosen=chosen,
+            crop_marks=layout.crop_mark_lines(),
+            query=query,
+            logged=logged,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/mark-printed")
+@organiser_required
+def mark_printed():
+    """Log the badges of a print view as printed ('I printed these')."""
+    db = get_db()
+    layout = request.form.get("layout", "")
+    if layout not in LAYOUTS:
+        abort(400)
+    # The badges that were on the page, one comma-separated field (a thousand fields would
+    # hit form limits); a code reissued since then is no longer current and is left out.
+    ids = [int(v) for v in request.form.get("badges", "").split(",") if v.strip().isdigit()]
+    chosen = printing.select_badges(db, badge_ids=ids) if ids else []
+    if not chosen:
+        flash(_("No badges to mark."), "error")
+        return redirect(url_for("badges.index"), 303)
+    reprints = printing.reprints(chosen)
+    if reprints and not _confirmed():
+        return render_template(
+            "badges/confirm_reprint.html",
+            selection={"layout": layout},
+            reprints=reprints,
+            chosen=chosen,
+            action="mark",
+            labels=LAYOUT_LABELS,
+        )
+    printing.record_prints(db, [b["badge_id"] for b in chosen], layout=layout, printed_by=actor_name())
+    flash(_("%(count)d badges marked as printed.", count=len(chosen)), "success")
+    return redirect(url_for("badges.index", layout=layout), 303)
+
+
+@bp.post("/issue-missing")
+@organiser_required
+def issue_missing():
+    """Give attendees in the selection who have no badge yet their first one."""
+    db = get_db()
+    selection = _selection(request.form)
+    missing = printing.missing_badges(db, organisation=selection["organisation"], attendee_ids=selection["attendee_ids"] or None)
+    issued = printing.issue_missing(db, missing, actor=actor_name())
+    flash(_("%(count)d badges issued.", count=issued), "success")
+    return redirect(url_for("badges.index", **_query(selection)), 303)
+
+
+@bp.post("/pdf")
+@organiser_required
+def pdf():
+    """The selected badges as a PDF download; marks them printed and logs it."""
+    db = get_db()
+    selection = _selection(request.form)
+    chosen = _select(db, selection)
+    if not chosen:
+        flash(_("No badges match this choice."), "error")
+        return redirect(url_for("badges.index", **_query(selection)), 303)
+    reprints = printing.reprints(chosen)
+    if reprints and not _confirmed():
+        return render_template(
+            "badges/confirm_reprint.html",
+            selection=selection,
+            query=_query(selection),
+            reprints=reprints,
+            chosen=chosen,
+            action="pdf",
+            labels=LAYOUT_LABELS,
+        )
+    data = render_pdf(chosen, selection["layout"], event_name=_event_name(db))
+    printing.record_prints(db, [b["badge_id"] for b in chosen], layout=selection["layout"], printed_by=actor_name())
+    return _pdf_response(data, f"badges-{selection['layout']}.pdf", attachment=True)
+
+
+def _pdf_response(data, filename, *, attachment):
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    disposition = "attachment" if attachment else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/attendee/<int:attendee_id>/reprint")
+@organiser_required
+def reprint(attendee_id):
+    """The desk: print one attendee's badge on a 62 mm label (print view, or PDF with format=pdf), logged."""
+    db = get_db()
+    if not db.execute("SELECT 1 FROM attendees WHERE id = ?", [attendee_id]).fetchone():
+        abort(404)
+    printing.issue_missing(db, [attendee_id], actor=actor_name())
+    chosen = printing.select_badges(db, attendee_ids=[attendee_id])
+    reprints = printing.reprints(chosen)
+    if reprints and not _confirmed():
+        return render_template(
+            "badges/confirm_reprint.html",
+            selection={"layout": DESK_LAYOUT, "attendee_ids": [attendee_id]},
+            reprints=reprints,
+            chosen=chosen,
+            action="reprint",
+            output=request.form.get("format", "html"),
+            attendee_id=attendee_id,
+            labels=LAYOUT_LABELS,
+        )
+    printing.record_prints(db, [b["badge_id"] for b in chosen], layout=DESK_LAYOUT, printed_by=actor_name())
+    if request.form.get("format") == "pdf":
+        data = render_pdf(chosen, DESK_LAYOUT, event_name=_event_name(db))
+        return _pdf_response(data, f"badge-{chosen[0]['short_code']}.pdf", attachment=False)
+    return _print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT, "attendee": [attendee_id]}, logged=True)
+
+
+@bp.post("/attendee/<int:attendee_id>/reissue")
+@organiser_required
+def reissue(attendee_id):
+    """Replace a lost or misprinted badge with a new code; the old code then answers 'replaced'."""
+    db = get_db()
+    person = next(iter(db.query("SELECT id, name, organisation, role FROM attendees WHERE id = ?", [attendee_id])), None)
+    if person is None:
+        abort(404)
+    badge = printing.reissue(db, attendee_id, actor=actor_name())
+    if wants_fragment():
+        response = make_response(
+            render_template(
+                "badges/_badge_status.html",
+                attendee=person,
+                badge_status=printing.badge_status(db, attendee_id),
+                reissued=True,
+            )
+        )
+        response.headers.add("Vary", "HX-Request")
+        return response
+    flash(_("New badge issued: %(code)s. The old code now answers “replaced by a newer badge”.", code=badge["short_code"]), "success")
+    return redirect(url_for("admin.attendee", attendee_id=attendee_id), 303)
+
+
+@click.command("badges")
+@click.option("--layout", type=click.Choice(list(LAYOUTS)), required=True, help="Badge layout.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The PDF file to write.")
+@click.option("--organisation", help="Only attendees of this organisation.")
+@click.option("--not-printed", is_flag=True, help="Only badges that were never printed.")
+@with_appcontext
+def badges_command(layout, out, organisation, not_printed):
+    """Write badges to a PDF and mark them printed (all, one organisation, or those not yet printed)."""
+    from kiosk.badge_layouts import FontsMissing
+
+    db = get_db()
+    missing = printing.missing_badges(db, organisation=organisation)
+    if missing:
+        printing.issue_missing(db, missing, actor="cli")
+    chosen = printing.select_badges(db, organisation=organisation, not_printed=not_printed)
+    if not chosen:
+        raise click.ClickException("no badges match" + (f" organisation {organisation!r}" if organisation else "")
+                                   + (" that were not printed yet" if not_printed else ""))
+    try:
+        data = render_pdf(chosen, layout, event_name=_event_name(db))
+    except FontsMissing as error:
+        raise click.ClickException(str(error)) from None
+    directory = os.path.dirname(os.path.abspath(out))
+    # Written beside the target and renamed, so a reader never sees half a PDF.
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".pdf.tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    printing.record_prints(db, [b["badge_id"] for b in chosen], layout=layout, printed_by="cli")
+    pages = LAYOUTS[layout].sheets(len(chosen))
+    click.echo(f"wrote {len(chosen)} badges ({layout}, {pages} page{'s' if pages != 1 else ''}) to {out}")
