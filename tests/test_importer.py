@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -382,3 +383,75 @@ def test_program_problems_reject_everything(tmp_path):
 @given(st.text(), st.text(), st.one_of(st.none(), st.text()))
 def test_fast_search_text_matches_the_shared_helper(name, organisation, email):
     assert importer._search_text(name, organisation, email) == search_text(name, organisation, email)
+
+
+@pytest.fixture
+def import_client(organiser_client, demo_app, tmp_path):
+    """An organiser on the demo event, with uploads kept in a temporary folder."""
+    demo_app.config["IMPORT_FOLDER"] = str(tmp_path / "uploads")
+    return organiser_client
+
+
+def upload(client, kind, name, data):
+    return client.post(
+        "/admin/import/preview", data={"kind": kind, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_upload_page_needs_an_organiser(demo_app, host_client, import_client):
+    assert demo_app.test_client().get("/admin/import").status_code in (302, 303, 401)
+    assert host_client.get("/admin/import").status_code == 403
+    page = import_client.get("/admin/import")
+    assert page.status_code == 200 and b'type="file"' in page.data and b'name="csrf_token"' in page.data
+
+
+def test_preview_then_commit(import_client, demo_db, tmp_path):
+    before = dump(demo_db)
+    text = "Naam;E-mail;Middagsessies\nNoëlle de Wit;noelle@leiden.nl;Europa\n".encode("cp1252")
+    preview = upload(import_client, "attendees", "nieuw.csv", text)
+    assert preview.status_code == 200
+    assert "Noëlle de Wit" in preview.text and 'name="token"' in preview.text
+    assert dump(demo_db) == before
+    token = re.search(r'name="token" value="([0-9a-f]+)"', preview.text).group(1)
+    assert len(list((tmp_path / "uploads").iterdir())) == 1
+
+    done = import_client.post("/admin/import/commit", data={"token": token, "kind": "attendees", "filename": "nieuw.csv"})
+    assert done.status_code == 303
+    assert list((tmp_path / "uploads").iterdir()) == []
+    (row,) = demo_db.query("SELECT * FROM attendees WHERE email = 'noelle@leiden.nl'")
+    assert row["name"] == "Noëlle de Wit"
+    (audit,) = demo_db.query("SELECT * FROM audit_log WHERE action = 'import attendees'")
+    assert audit["detail"] == "nieuw.csv: attendees imported: 1 added, 0 updated, 0 unchanged, 0 cancelled"
+    # The same token cannot import twice.
+    again = import_client.post("/admin/import/commit", data={"token": token, "kind": "attendees"})
+    assert again.status_code == 303 and demo_db.execute("SELECT count(*) FROM attendees").fetchone()[0] == 351
+
+
+def test_preview_lists_every_problem(import_client, demo_db):
+    before = dump(demo_db)
+    text = b"Naam,E-mail,Middagsessies\n,a@b.nl,\nJan,jan@,Foo\n"
+    page = upload(import_client, "attendees", "fout.csv", text)
+    assert page.status_code == 200
+    assert "line 2: name is missing" in page.text
+    assert "line 3: e-mail &#39;jan@&#39; is not a valid address" in page.text
+    assert "line 3: session &#39;Foo&#39; is not in block &#39;Middagsessies&#39;" in page.text
+    assert 'name="token"' not in page.text
+    assert dump(demo_db) == before
+
+
+def test_program_preview(import_client):
+    page = upload(import_client, "program", "programma.xlsx", xlsx_bytes([
+        ["Blok", "Sessie", "Zaal", "Capaciteit"], ["Middagsessies", "Europa", "Burgemeesterskamer", 20],
+        ["Middagsessies", "Nieuw overleg", "Zaal Zaan", 40],
+    ]))
+    assert page.status_code == 200
+    assert "Nieuw overleg" in page.text and 'name="token"' in page.text
+
+
+@pytest.mark.parametrize("kind", ["attendees", "program"])
+def test_example_files_import_cleanly(import_client, demo_db, kind):
+    example = import_client.get(f"/admin/import/example-{kind}.csv")
+    assert example.status_code == 200 and example.mimetype == "text/csv"
+    runner = importer.import_attendees if kind == "attendees" else importer.import_program
+    runner(demo_db, example.data, filename="example.csv", dry_run=True)

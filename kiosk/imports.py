@@ -1,0 +1,139 @@
+"""Organiser imports: upload attendees or the program, preview every change or problem, then confirm."""
+
+import csv
+import io
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from kiosk import importer
+from kiosk.accounts import organiser_required
+from kiosk.db import get_db
+
+bp = Blueprint("imports", __name__, url_prefix="/admin/import")
+
+KINDS = ("attendees", "program")
+EXTENSIONS = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+KEEP_SECONDS = 24 * 3600  # an upload nobody confirmed is removed after a day
+
+
+def _run(kind, source, filename, dry_run):
+    db = get_db()
+    if kind == "program":
+        return importer.import_program(db, source, filename=filename, dry_run=dry_run)
+    return importer.import_attendees(db, source, filename=filename, dry_run=dry_run)
+
+
+def _upload_dir():
+    path = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _stored(token, kind):
+    """The uploaded file kept between preview and commit, or None."""
+    if not TOKEN_RE.match(token or "") or kind not in KINDS:
+        return None
+    for path in _upload_dir().glob(f"{token}-{kind}.*"):
+        return path
+    return None
+
+
+def _remove_stale():
+    cutoff = time.time() - KEEP_SECONDS
+    for path in _upload_dir().iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
+
+
+@bp.get("")
+@organiser_required
+def upload():
+    """The upload form: attendees or program, one CSV or XLSX file."""
+    kind = request.args.get("kind", "attendees")
+    return render_template("imports/upload.html", kind=kind if kind in KINDS else "attendees")
+
+
+@bp.post("/preview")
+@organiser_required
+def preview():
+    """Check the uploaded file without writing; show what would change, or every problem."""
+    kind = request.form.get("kind")
+    if kind not in KINDS:
+        abort(400)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a file to import."), "error")
+        return redirect(url_for("imports.upload", kind=kind), code=303)
+    filename = os.path.basename(upload.filename)
+    data = upload.read()
+    try:
+        report = _run(kind, data, filename, dry_run=True)
+    except importer.ImportRejected as rejected:
+        return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems)
+    _remove_stale()
+    token = secrets.token_hex(16)
+    extension = os.path.splitext(filename)[1].lower()
+    (_upload_dir() / f"{token}-{kind}{extension if extension in EXTENSIONS else '.csv'}").write_bytes(data)
+    return render_template(
+        "imports/preview.html", kind=kind, filename=filename, report=report, token=token,
+        summary=importer.summary_line(report),
+    )
+
+
+@bp.post("/commit")
+@organiser_required
+def commit():
+    """Import the previewed file for real, all or nothing, and log it."""
+    kind = request.form.get("kind")
+    path = _stored(request.form.get("token"), kind)
+    filename = request.form.get("filename", "")
+    if path is None:
+        flash(_("That upload has expired or was already imported. Upload the file again."), "error")
+        return redirect(url_for("imports.upload", kind=kind if kind in KINDS else "attendees"), code=303)
+    try:
+        report = _run(kind, path, path.name, dry_run=False)
+    except importer.ImportRejected as rejected:
+        # The database changed since the preview (another import, a new block): show why.
+        return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems)
+    finally:
+        path.unlink(missing_ok=True)
+    summary = importer.summary_line(report)
+    importer.record_audit(get_db(), current_user.email, f"import {kind}", f"{filename}: {summary}")
+    flash(summary, "ok")
+    return redirect(url_for("admin.attendees" if kind == "attendees" else "admin.program"), code=303)
+
+
+@bp.get("/example-<kind>.csv")
+@organiser_required
+def example(kind):
+    """A CSV with the columns the importer knows (and the event's blocks), to fill in."""
+    db = get_db()
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    if kind == "program":
+        writer.writerow(["Blok", "Begin", "Einde", "Sessie", "Soort", "Zaal", "Capaciteit", "Plaatsen",
+                         "Verzamelpunt", "Omschrijving"])
+        writer.writerow(["Ochtend", "09:30", "10:45", "Opening", "plenair", "Raadzaal", "200", "", "", ""])
+        writer.writerow(["Lunch", "12:15", "13:30", "Stadswandeling", "wandeling", "", "", "25", "Hal", ""])
+    elif kind == "attendees":
+        blocks = [row["name"] for row in db.query("SELECT name FROM blocks ORDER BY starts_at, id")]
+        writer.writerow(["Registratienummer", "Voornaam", "Tussenvoegsel", "Achternaam", "E-mailadres",
+                         "Organisatie", "Functie", "Status", *blocks])
+        writer.writerow(["1001", "Jan", "van der", "Berg", "jan.vanderberg@example.org", "Gemeente Zaanstad",
+                         "lid themagroep", "aangemeld", *[""] * len(blocks)])
+    else:
+        abort(404)
+    # Excel opens UTF-8 CSV correctly only with a BOM.
+    body = io.BytesIO(out.getvalue().encode("utf-8-sig"))
+    return send_file(body, mimetype="text/csv", as_attachment=True, download_name=f"{kind}.csv")
