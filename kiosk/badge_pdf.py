@@ -2,6 +2,7 @@
 
 import io
 
+from reportlab import rl_config
 from reportlab.lib.colors import HexColor
 from reportlab.pdfgen import canvas as pdf_canvas
 
@@ -10,6 +11,10 @@ from kiosk.badge_layouts import LAYOUTS, QR, Line, Text, badge_items, get_layout
 __all__ = ["LAYOUTS", "render_pdf"]
 
 MM = 72 / 25.4
+# Binary (Flate only) streams instead of reportlab's ASCII85 default: a fifth smaller and,
+# without reportlab's C accelerator, seconds faster for a thousand badges. Nothing needs
+# a 7-bit-clean PDF, and only badge PDFs use reportlab in this app.
+rl_config.useA85 = 0
 CROP_MARK_WIDTH = 0.2  # mm
 
 
