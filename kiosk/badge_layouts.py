@@ -271,6 +271,7 @@ def _best_lines(text, font, lines):
 
 
 def _block_height(size, lines):
+    """Height of LINES lines at SIZE, from the top of the highest accent to the lowest descender."""
     return size * (ASCENT + DESCENT) + (lines - 1) * size * LEADING
 
 
@@ -497,6 +498,7 @@ def module_size(area, modules):
 
 
 def _text_items(text, box):
+    """TEXT fitted into BOX as Text lines (none for empty text)."""
     if not text or not text.strip():
         return []
     fitted = fit_text(text, box)

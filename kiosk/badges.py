@@ -57,6 +57,7 @@ def _query(selection):
 
 
 def _select(db, selection):
+    """The current badges a selection (from _selection) chooses."""
     return printing.select_badges(
         db,
         organisation=selection["organisation"],
@@ -66,10 +67,12 @@ def _select(db, selection):
 
 
 def _event_name(db):
+    """The event's name for the badges, '' before an event is set up."""
     return (get_event(db) or {}).get("name", "")
 
 
 def _confirmed():
+    """True when the organiser already confirmed printing badges that were printed before."""
     return request.values.get("confirm_reprint") == "1"
 
 
@@ -126,10 +129,11 @@ def print_view():
             action="print",
             labels=LAYOUT_LABELS,
         )
-    return _print_page(db, chosen, selection["layout"], query=_query(selection), logged=False)
+    return print_page(db, chosen, selection["layout"], query=_query(selection), logged=False)
 
 
-def _print_page(db, chosen, layout_name, *, query, logged):
+def print_page(db, chosen, layout_name, *, query, logged):
+    """The print view response for the badges CHOSEN (from select_badges); LOGGED says the print is already in the log."""
     layout = LAYOUTS[layout_name]
     event_name = _event_name(db)
     pages = [
@@ -151,6 +155,9 @@ def _print_page(db, chosen, layout_name, *, query, logged):
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+_print_page = print_page  # the kiosk's print-on-arrival view calls it by this name
 
 
 @bp.post("/mark-printed")
@@ -222,6 +229,7 @@ def pdf():
 
 
 def _pdf_response(data, filename, *, attachment):
+    """A PDF response: a download (ATTACHMENT) or shown in the browser's viewer to print."""
     response = make_response(data)
     response.headers["Content-Type"] = "application/pdf"
     disposition = "attachment" if attachment else "inline"
@@ -255,7 +263,7 @@ def reprint(attendee_id):
     if request.form.get("format") == "pdf":
         data = render_pdf(chosen, DESK_LAYOUT, event_name=_event_name(db))
         return _pdf_response(data, f"badge-{chosen[0]['short_code']}.pdf", attachment=False)
-    return _print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT, "attendee": [attendee_id]}, logged=True)
+    return print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT, "attendee": [attendee_id]}, logged=True)
 
 
 @bp.post("/attendee/<int:attendee_id>/reissue")
