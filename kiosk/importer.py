@@ -338,14 +338,12 @@ def _map_columns(header, known, blocks=None):
 
 
 def _cells(row_cells, columns):
-    record, extra = {}, {}
     width = len(row_cells)
-    for index, target in columns.items():
-        value = row_cells[index] if index < width else ""
-        if target[:6] == "extra:":
-            extra[target[6:]] = value
-        else:
-            record[target] = value
+    if width >= len(columns):
+        record = {target: row_cells[index] for index, target in columns.items()}
+    else:
+        record = {target: row_cells[index] if index < width else "" for index, target in columns.items()}
+    extra = {target[6:]: record.pop(target) for target in columns.values() if target[:6] == "extra:"}
     # Cells beyond the header are data nobody named; keep them rather than lose them.
     for index in range(len(columns), len(row_cells)):
         if row_cells[index]:
@@ -495,6 +493,7 @@ def apply_attendees(db, table, *, dry_run=False):
     block_columns = sorted(int(f[6:]) for f in fields if f.startswith("block:"))
     block_keys = [(block_id, f"block:{block_id}") for block_id in block_columns]
     has_email, has_reg, has_status = "email" in fields, "registration_id" in fields, "status" in fields
+    has_parts = "first_name" in fields or "last_name" in fields
     text_fields = [field for field in ("organisation", "role") if field in fields]
 
     rows = []
@@ -502,9 +501,9 @@ def apply_attendees(db, table, *, dry_run=False):
     for line, cells in table.rows:
         record, extra = _cells(cells, columns)
         row = {"line": line}
-        first = " ".join(record.get("first_name", "").split())
-        prefix = " ".join(record.get("name_prefix", "").split())
-        last = " ".join(record.get("last_name", "").split())
+        first = " ".join(record.get("first_name", "").split()) if has_parts else ""
+        prefix = " ".join(record.get("name_prefix", "").split()) if has_parts else ""
+        last = " ".join(record.get("last_name", "").split()) if has_parts else ""
         full = " ".join(record.get("name", "").split())
         if not (first or last) and full:
             first, prefix, last = split_name(full)
