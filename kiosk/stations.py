@@ -34,7 +34,8 @@ def public_url():
 
 def pairing_url(pairing_secret):
     """The one-time link a device opens to become a station."""
-    return public_url() + url_for("stations.pair", secret=pairing_secret, _external=False)
+    # Built by hand: the CLI prints it outside any request, where url_for cannot build URLs.
+    return f"{public_url()}/pair/{pairing_secret}"
 
 
 def qr_svg(text):

@@ -34,7 +34,7 @@ def test_pairing_link_works_once(demo_app, demo_db):
 
 def test_a_paired_station_cannot_open_organiser_pages(demo_app, demo_db):
     device, station, token = station_client(demo_app, demo_db)
-    for path in ("/", "/admin/attendees", "/admin/stations", "/admin/program", "/rooms/", "/badges/", "/admin/import/"):
+    for path in ("/", "/admin/attendees", "/admin/stations", "/admin/program", "/rooms/", "/badges/", "/admin/import", "/rooms/wall"):
         assert device.get(path).status_code == 403, path
 
 

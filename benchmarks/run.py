@@ -1,0 +1,333 @@
+"""Kiosk benchmarks: one command that measures the product where users feel it, against targets.
+
+    .venv/bin/python benchmarks/run.py            # full sizes, writes benchmarks/results.md
+    .venv/bin/python benchmarks/run.py --smoke    # tiny sizes, for CI (writes nothing unless --out)
+
+Builds a fresh database itself (the demo program and 50,000 attendees imported from CSV),
+serves it with `kiosk serve` (gunicorn) on a loopback port and drives it with a bounded
+client. Figures are medians of repeated runs. Load goes to 127.0.0.1 only.
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import re
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import loadgen  # noqa: E402
+from bench_import import fresh_db, rows  # noqa: E402
+
+from kiosk import importer  # noqa: E402
+from kiosk.data import accounts  # noqa: E402
+from kiosk.data import attendees as attendees_data  # noqa: E402
+from kiosk.data import rooms as rooms_data  # noqa: E402
+from kiosk.db import connect  # noqa: E402
+
+FULL = {"attendees": 50_000, "scans": 200_000, "runs": 3, "requests": {1: 600, 8: 2400, 32: 4800}, "badges": 1000, "browser_runs": 20, "search_reps": 30}
+SMOKE = {"attendees": 600, "scans": 3_000, "runs": 1, "requests": {1: 20, 8: 40, 32: 64}, "badges": 20, "browser_runs": 2, "search_reps": 3}
+
+
+class Table:
+    """Figures beside their targets, printed as they come and written as Markdown at the end."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, figure, value, unit, target=None, better="lower"):
+        if target is None:
+            verdict = ""
+        elif better == "lower":
+            verdict = "met" if value < target else "MISSED"
+        else:
+            verdict = "met" if value > target else "MISSED"
+        shown_target = "" if target is None else (("< " if better == "lower" else "> ") + f"{target:g} {unit}")
+        row = (figure, f"{value:,.2f} {unit}" if isinstance(value, float) else f"{value:,} {unit}", shown_target, verdict)
+        self.rows.append(row)
+        print(f"  {row[0]:<58} {row[1]:>16}  {row[2]:<14} {row[3]}", flush=True)
+
+    def markdown(self):
+        lines = ["| figure | measured | target | |", "|---|---:|---|---|"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        return "\n".join(lines)
+
+
+def machine():
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    for package in ("flask", "gunicorn", "sqlite-utils", "reportlab", "playwright"):
+        try:
+            from importlib.metadata import version
+
+            versions[package] = version(package)
+        except Exception:
+            versions[package] = "?"
+    try:
+        versions["chromium"] = subprocess.run(["chromium", "--version"], capture_output=True, text=True, timeout=20).stdout.strip().split()[-1]
+    except Exception:
+        versions["chromium"] = "not found"
+    return {"cores": os.cpu_count(), "cpu": cpu, "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "versions": versions}
+
+
+def timed(func, reps=1):
+    """Median seconds of REPS calls to FUNC."""
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def write_inputs(tmp, count):
+    data = rows(count)
+    csv_path = tmp / "attendees.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f, delimiter=";").writerows(data)
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    for row in data:
+        sheet.append(row)
+    xlsx_path = tmp / "attendees.xlsx"
+    workbook.save(xlsx_path)
+    return csv_path, xlsx_path
+
+
+def bench_import(table, tmp, size):
+    csv_path, xlsx_path = write_inputs(tmp, size["attendees"])
+    db = fresh_db(tmp / "kiosk.db")
+    seconds = timed(lambda: importer.import_attendees(db, csv_path))
+    table.add(f"import {size['attendees']:,} attendees from CSV", seconds, "s", 5)
+    xdb = fresh_db(tmp / "xlsx.db")
+    seconds = timed(lambda: importer.import_attendees(xdb, xlsx_path))
+    table.add(f"import {size['attendees']:,} attendees from XLSX", seconds, "s")
+    xdb.close()
+    return db
+
+
+def bench_search(table, db, size):
+    queries = ["zoe", "van den berg", "gemeente zaanstad", "person4999", "celik", "niemand-xyz"]
+    timings = []
+    for query in queries:
+        attendees_data.search(db, query)  # warm the page cache
+        timings.append(timed(lambda: attendees_data.search(db, query), size["search_reps"]))
+    table.add(f"attendee search at {size['attendees']:,} attendees (median)", statistics.median(timings) * 1000, "ms", 20)
+    table.add(f"attendee search at {size['attendees']:,} attendees (slowest query)", max(timings) * 1000, "ms", 20)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(tmp, db_path):
+    port = free_port()
+    env = dict(os.environ, KIOSK_DB=str(db_path), KIOSK_INSTANCE=str(tmp / "instance"),
+               KIOSK_SCAN_GUESS_LIMIT="[1000000000, 60]")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:])
+
+
+def server_peak_memory(pid):
+    """Peak resident memory (VmHWM) in MB of the server and each of its worker processes."""
+    peaks = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if int(entry.name) != pid and ppid != pid:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[int(entry.name)] = int(line.split()[1]) / 1024
+        except (OSError, ValueError, IndexError):
+            continue
+    return peaks
+
+
+def bench_server(table, tmp, db, size):
+    db_path = Path(db.conn.execute("PRAGMA database_list").fetchone()[2])
+    tokens = [accounts.add_station(db, f"Bench {n}", mode="entrance")[1] for n in range(32)]
+    codes = [row[0] for row in db.execute(
+        """SELECT badges.code FROM badges JOIN attendees ON attendees.id = badges.attendee_id
+           WHERE badges.replaced_at IS NULL AND attendees.status = 'registered' ORDER BY random()""")]
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    process, port = start_server(tmp, db_path)
+    used = 0
+    try:
+        # Warm up every worker and thread once.
+        loadgen.run(port, tokens, [[{"code": "K1-WARMUP"}] * 5 for _ in range(8)], max_seconds=10)
+        checked_in = []
+        for clients in (1, 8, 32):
+            per_run = []
+            for _run in range(size["runs"]):
+                count = size["requests"][clients]
+                batch = codes[used: used + count]
+                used += count
+                checked_in.extend(batch)
+                lists = [[{"code": c} for c in batch[i::clients]] for i in range(clients)]
+                per_run.append(loadgen.run(port, tokens, lists, max_seconds=60))
+            report(table, f"check-in at {clients} client{'s' if clients > 1 else ''}", per_run, clients == 32)
+        for label, make in (("duplicate scan", lambda i: checked_in[i % len(checked_in)]),
+                            ("unknown code", lambda i: "K1-" + "".join(random.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(17)))):
+            per_run = []
+            for _run in range(size["runs"]):
+                count = size["requests"][32]
+                lists = [[{"code": make(i * 1000 + j)} for j in range(count // 32)] for i in range(32)]
+                per_run.append(loadgen.run(port, tokens, lists, max_seconds=60))
+            report(table, f"{label} at 32 clients", per_run, True, throughput_target=None)
+        peaks = server_peak_memory(process.pid)
+        table.add("server peak memory, largest process (VmHWM)", max(peaks.values()), "MB", 150)
+        table.add(f"server peak memory, all {len(peaks)} processes together", sum(peaks.values()), "MB")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    return used
+
+
+def report(table, label, runs, with_targets, throughput_target=1000):
+    errors = sum(r["errors"] for r in runs)
+    throughput = statistics.median(r["throughput"] for r in runs)
+    table.add(f"{label}: throughput", throughput, "/s", throughput_target if with_targets else None, better="higher")
+    for p in ("p50", "p95", "p99"):
+        table.add(f"{label}: {p} latency", statistics.median(r[p] for r in runs), "ms", 25 if (with_targets and p == "p99") else None)
+    if errors:
+        table.add(f"{label}: errors", errors, "", 1)
+
+
+def bench_occupancy(table, db, size):
+    """Occupancy of all rooms with the scan history grown to SIZE['scans'] rows."""
+    have = db.execute("SELECT count(*) FROM scans").fetchone()[0]
+    missing = max(size["scans"] - have, 0)
+    rooms = [row[0] for row in db.execute("SELECT id FROM rooms")]
+    attendees = [row[0] for row in db.execute("SELECT id FROM attendees WHERE status = 'registered'")]
+    rng = random.Random(7)
+    from kiosk.data.scans import record_scan
+
+    # Room scans through the real write path for a share, bulk history for the rest.
+    stations = {room: {"id": accounts.add_station(db, f"Door {room}", mode="room", room_id=room)[0]["id"], "mode": "room", "room_id": room} for room in rooms}
+    through_path = min(missing, 2000)
+    for _ in range(through_path):
+        attendee = rng.choice(attendees)
+        room = rng.choice(rooms)
+        record_scan(db, station=stations[room], attendee_id=attendee, override=True)
+    bulk = missing - through_path
+    if bulk > 0:
+        db.execute("BEGIN")
+        db.conn.executemany(
+            "INSERT INTO scans (created_at, kind, direction, attendee_id, room_id, station_id, outcome) VALUES ('2026-01-01T09:00:00+00:00', 'scan', 'in', ?, ?, NULL, 'already')",
+            ((rng.choice(attendees), rng.choice(rooms)) for _ in range(bulk)),
+        )
+        db.execute("COMMIT")
+    scans = db.execute("SELECT count(*) FROM scans").fetchone()[0]
+    rooms_data.occupancy(db)
+    seconds = timed(lambda: rooms_data.occupancy(db), 200)
+    table.add(f"occupancy of all {len(rooms)} rooms ({size['attendees']:,} attendees, {scans:,} scans)", seconds * 1000, "ms", 2)
+    derived = timed(lambda: db.execute("SELECT room_id, count(*) FROM presence WHERE room_id IS NOT NULL GROUP BY room_id").fetchall(), 50)
+    table.add("same, counted from presence instead of the kept counts", derived * 1000, "ms")
+
+
+def bench_subprocess(table, script, args, pattern, make_rows, timeout):
+    """Run another benchmark script and turn its printed lines into table rows."""
+    try:
+        result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        table.add(f"{script}: timed out", timeout, "s", 0)
+        return
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+        table.add(f"{script}: failed (exit {result.returncode})", result.returncode, "", 0)
+        return
+    for match in re.finditer(pattern, result.stdout):
+        make_rows(table, match)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+    parser.add_argument("--out", help="write the results here (default: benchmarks/results.md for full runs)")
+    parser.add_argument("--skip-browser", action="store_true", help="leave out the Chromium scan-to-welcome figure")
+    args = parser.parse_args(argv)
+    size = SMOKE if args.smoke else FULL
+    info = machine()
+    started = time.monotonic()
+    print(f"Kiosk benchmarks ({'smoke' if args.smoke else 'full'}) on {info['cores']} cores, {info['cpu']}, {info['memory_gb']} GB")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    table = Table()
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        tmp = Path(tmp)
+        db = bench_import(table, tmp, size)
+        bench_search(table, db, size)
+        bench_server(table, tmp, db, size)
+        bench_occupancy(table, db, size)
+        db.close()
+    bench_subprocess(
+        table, "bench_badges.py", [str(size["badges"])], r"badges pdf (\S+) (\d+): ([\d.]+) s, ([\d.]+) MB",
+        lambda t, m: (t.add(f"badge PDF, {m[2]} badges, layout {m[1]}: time", float(m[3]), "s", 5),
+                      t.add(f"badge PDF, {m[2]} badges, layout {m[1]}: size", float(m[4]), "MB", 5 if m[1] == "a6" else None)),
+        timeout=300,
+    )
+    if not args.skip_browser:
+        bench_subprocess(
+            table, "bench_scan_browser.py", ["--runs", str(size["browser_runs"])], r"scan-to-welcome (p50|p95)[^:]*: ([\d.]+) ms",
+            lambda t, m: t.add(f"scan-to-welcome in Chromium, fake camera: {m[1]}", float(m[2]), "ms", 300 if m[1] == "p95" else None),
+            timeout=600,
+        )
+    elapsed = time.monotonic() - started
+    print(f"done in {elapsed:.0f} s")
+    out = args.out or (None if args.smoke else str(ROOT / "benchmarks" / "results.md"))
+    if out:
+        Path(out).write_text(
+            f"# Benchmark results\n\nMeasured {date.today().isoformat()} with `{'./dev bench --smoke' if args.smoke else './dev bench'}` "
+            f"on {info['cores']} cores ({info['cpu']}), {info['memory_gb']} GB, in {elapsed:.0f} s.\n"
+            f"Versions: {', '.join(f'{k} {v}' for k, v in info['versions'].items())}.\n"
+            "Load client and server share the machine's cores.\n\n" + table.markdown() + "\n"
+        )
+        print(f"results written to {out}")
+    missed = [row for row in table.rows if row[3] == "MISSED"]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
