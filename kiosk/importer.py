@@ -276,11 +276,11 @@ def _read_xlsx(data):
         if hasattr(sheet, "reset_dimensions"):
             sheet.reset_dimensions()
         header, header_line, rows = None, 1, []
-        for cells in sheet.iter_rows(values_only=False):
-            values = [_cell_text(cell.value) for cell in cells]
+        # After reset_dimensions, read-only sheets yield an empty row for every blank row, so counting is exact.
+        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            values = [_cell_text(value) for value in cells]
             if not any(values):
                 continue
-            line = next(cell.row for cell in cells if getattr(cell, "row", None))
             if header is None:
                 header, header_line = values, line
             else:
