@@ -505,8 +505,10 @@ def apply_attendees(db, table, *, dry_run=False):
         prefix = " ".join(record.get("name_prefix", "").split()) if has_parts else ""
         last = " ".join(record.get("last_name", "").split()) if has_parts else ""
         full = " ".join(record.get("name", "").split())
-        if not (first or last) and full:
+        split = not (first or last) and bool(full)
+        if split:
             first, prefix, last = split_name(full)
+            row["split"] = True
         name = display_name(first, prefix, last) or full
         if not name:
             problems.append(f"line {line}: name is missing")
@@ -633,17 +635,21 @@ def _write_attendees(db, rows, fields, block_columns, dry_run):
             new_rows.append(row)
             action = "added"
         else:
-            values = {field: row[field] for field in simple}
+            # A full name that did not change keeps the parts it had (they may come from a file with parts).
+            same_name = row.get("split") and row["name"] == old["name"]
+            values = {field: old[field] if same_name else row[field] for field in simple}
             for field in ("email", "organisation", "role", "status"):
                 values[field] = row[field] if field in fields else old[field]
             values["registration_id"] = row.get("registration_id") or old["registration_id"]
-            extra = json.loads(old["extra"] or "{}")
+            old_extra = json.loads(old["extra"] or "{}")
+            extra = dict(old_extra)
             for key, value in row["extra"].items():
                 if value:
                     extra[key] = value
                 else:
                     extra.pop(key, None)
-            values["extra"] = json.dumps(extra, ensure_ascii=False)
+            # Compared as objects: another writer may have formatted the JSON differently.
+            values["extra"] = old["extra"] if extra == old_extra else json.dumps(extra, ensure_ascii=False)
             changed = any(values[k] != old[k] for k in values)
             if changed:
                 updates.append(row)

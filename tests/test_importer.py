@@ -455,3 +455,23 @@ def test_example_files_import_cleanly(import_client, demo_db, kind):
     assert example.status_code == 200 and example.mimetype == "text/csv"
     runner = importer.import_attendees if kind == "attendees" else importer.import_program
     runner(demo_db, example.data, filename="example.csv", dry_run=True)
+
+
+def test_reimport_with_full_names_keeps_name_parts(tmp_path):
+    db = make_db(tmp_path)
+    importer.import_attendees(db, write(tmp_path, "a.csv", "Voornaam,Achternaam,E-mail\nAnna,Maria Jansen,anna@x.nl\n"))
+    report = importer.import_attendees(db, write(tmp_path, "b.csv", "Naam,E-mail\nAnna Maria Jansen,anna@x.nl\n"))
+    assert report["unchanged"] == 1
+    (row,) = attendees(db)
+    assert (row["first_name"], row["last_name"]) == ("Anna", "Maria Jansen")
+
+
+def test_extra_fields_merge_on_reimport(tmp_path):
+    db = make_db(tmp_path)
+    importer.import_attendees(db, write(tmp_path, "a.csv", "Naam,E-mail,Dieet,Parkeren\nJan,jan@x.nl,vegan,ja\n"))
+    db.execute("""UPDATE attendees SET extra = '{"Parkeren":"ja","Dieet":"vegan"}'""")  # same object, other spelling
+    report = importer.import_attendees(db, write(tmp_path, "b.csv", "Naam,E-mail,Dieet\nJan,jan@x.nl,vegan\n"))
+    assert report["unchanged"] == 1
+    report = importer.import_attendees(db, write(tmp_path, "c.csv", "Naam,E-mail,Dieet,Taxi\nJan,jan@x.nl,,ja\n"))
+    assert report["updated"] == 1
+    assert json.loads(attendees(db)[0]["extra"]) == {"Parkeren": "ja", "Taxi": "ja"}
