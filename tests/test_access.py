@@ -1,0 +1,216 @@
+"""Access: every route in the app, tried by everyone who might knock, against a table of who may enter."""
+
+import json
+
+import pytest
+from flask import url_for
+
+from conftest import HOST, ORGANISER, login, make_station
+
+ANONYMOUS, KIOSK, DESK, DOOR, HOST_ROLE, ORGANISER_ROLE = "anonymous", "kiosk", "desk", "door", "host", "organiser"
+# Organiser last: some of its requests change what the others would see (a revoked station).
+REQUESTERS = (ANONYMOUS, KIOSK, DOOR, DESK, HOST_ROLE, ORGANISER_ROLE)
+EVERYONE = frozenset(REQUESTERS)
+STATIONS = frozenset({KIOSK, DESK, DOOR})  # self-service entrance, staffed desk, room door
+STAFF = frozenset({HOST_ROLE, ORGANISER_ROLE})
+ORGANISERS = frozenset({ORGANISER_ROLE})
+
+# Who may reach each endpoint. A new route fails the test below until it is added here:
+# deciding who may open it is part of adding it.
+EXPECTED = {
+    "static": EVERYONE,
+    "accounts.login": EVERYONE,
+    "accounts.login_post": EVERYONE,
+    "accounts.set_language": EVERYONE,
+    "accounts.logout": STAFF,
+    "admin.overview": ORGANISERS,
+    "admin.attendees": ORGANISERS,
+    "admin.attendee": ORGANISERS,
+    "admin.program": ORGANISERS,
+    "stations.index": ORGANISERS,
+    "stations.create": ORGANISERS,
+    "stations.new_pairing": ORGANISERS,
+    "stations.revoke": ORGANISERS,
+    "stations.pair": EVERYONE,  # the one-time secret in the URL is the key
+    "stations.pair_post": EVERYONE,
+    "checkin.kiosk": STATIONS,
+    "checkin.ping": STATIONS,
+    "checkin.scan": STATIONS,
+    "checkin.search": frozenset({DESK}),  # self-service screens never list people
+    "checkin.undo": frozenset({DESK}) | STAFF,  # a desk only its own scans
+    "checkin.badge": STATIONS,  # its own arrivals only (404 otherwise)
+    "checkin.badge_printed": STATIONS,
+    "api.create_scan": STATIONS,
+    "api.rooms": STATIONS | STAFF,
+    "api.openapi": EVERYONE,
+    "rooms.index": STAFF,
+    "rooms.wall": STAFF,
+    "rooms.room": STAFF,
+    "rooms.count": STAFF,
+    "rooms.clear": STAFF,
+    "rooms.scan": STAFF,
+    "rooms.session": STAFF,
+    "rooms.door": frozenset({DOOR}),  # a door station, its own room only
+    "rooms.door_count": frozenset({DOOR}),
+    "badges.index": ORGANISERS,
+    "badges.print_view": ORGANISERS,
+    "badges.mark_printed": ORGANISERS,
+    "badges.issue_missing": ORGANISERS,
+    "badges.pdf": ORGANISERS,
+    "badges.reprint": ORGANISERS,
+    "badges.reissue": ORGANISERS,
+    "imports.upload": ORGANISERS,
+    "imports.preview": ORGANISERS,
+    "imports.commit": ORGANISERS,
+    "imports.example": ORGANISERS,
+    "exports.attendees": ORGANISERS,
+}
+
+
+@pytest.fixture
+def world(demo_app, demo_db):
+    """Stations of each kind, logged-in staff, and a value for every URL argument."""
+    door_room = demo_db.execute("SELECT id FROM rooms WHERE name = 'Raadzaal'").fetchone()[0]
+    tokens = {
+        KIOSK: make_station(demo_db, "Self-service 1")[1],
+        DESK: make_station(demo_db, "Desk 1", staffed=True)[1],
+        DOOR: make_station(demo_db, "Raadzaal door", mode="room", room_id=door_room)[1],
+    }
+    spare = make_station(demo_db, "Spare")[0]
+    code = demo_db.execute("SELECT code FROM badges WHERE replaced_at IS NULL ORDER BY id LIMIT 1").fetchone()[0]
+    desk_scan = demo_app.test_client().post(
+        "/api/v1/scans", json={"code": code}, headers={"Authorization": f"Bearer {tokens[DESK]}"}
+    ).get_json()["scan_id"]
+    sessions = {}
+    for role, account in ((HOST_ROLE, HOST), (ORGANISER_ROLE, ORGANISER)):
+        client = demo_app.test_client()
+        assert login(client, *account).status_code == 303
+        sessions[role] = client.get_cookie("session").value
+    arguments = {
+        "attendee_id": 1,
+        "station_id": spare["id"],
+        "scan_id": desk_scan,
+        "room_id": door_room,
+        "session_id": demo_db.execute("SELECT min(id) FROM sessions").fetchone()[0],
+        "secret": "not-a-pairing-secret",
+        "filename": "favicon.svg",
+        "kind": "attendees",
+    }
+    return {"app": demo_app, "tokens": tokens, "sessions": sessions, "arguments": arguments, "door_room": door_room}
+
+
+def requester(world, who):
+    """A fresh test client acting as WHO (a client per request, so a logout or a cookie sticks nowhere)."""
+    client = world["app"].test_client()
+    headers = {}
+    if who in world["tokens"]:
+        headers["Authorization"] = f"Bearer {world['tokens'][who]}"
+    if who in world["sessions"]:
+        client.set_cookie("session", world["sessions"][who])
+    return client, headers
+
+
+def routes(app, arguments):
+    """(endpoint, method, url) for every rule in the app's URL map."""
+    found = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            values = {name: arguments[name] for name in rule.arguments}
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                found.append((rule.endpoint, method, url_for(rule.endpoint, **values)))
+    return found
+
+
+def refused(response):
+    """True when the gate (or the view) turned the requester away."""
+    if response.status_code in (401, 403):
+        return True
+    return response.status_code in (302, 303) and response.headers.get("Location", "").startswith("/login?next=")
+
+
+def test_every_route_admits_exactly_who_it_should(world):
+    app = world["app"]
+    table = routes(app, world["arguments"])
+    endpoints = {endpoint for endpoint, _method, _url in table}
+    assert endpoints - set(EXPECTED) == set(), "new routes: decide who may reach them in EXPECTED"
+    assert set(EXPECTED) - endpoints == set(), "EXPECTED lists routes the app no longer has"
+
+    wrong, tried = [], 0
+    for who in REQUESTERS:
+        for endpoint, method, url in table:
+            client, headers = requester(world, who)
+            response = client.open(url, method=method, headers=headers)
+            response.close()
+            tried += 1
+            assert response.status_code < 500, (who, method, url, response.status_code)
+            admitted = not refused(response)
+            if admitted != (who in EXPECTED[endpoint]):
+                wrong.append(f"{who} {method} {url}: {response.status_code} {'admitted' if admitted else 'refused'}")
+    assert wrong == []
+    print(f"\naccess: {len(endpoints)} endpoints, {len(table)} routes (endpoint x method), "
+          f"{len(REQUESTERS)} requesters, {tried} requests")
+
+
+def test_anonymous_gets_the_login_page_or_401_never_content(world):
+    app = world["app"]
+    for endpoint, method, url in routes(app, world["arguments"]):
+        if ANONYMOUS in EXPECTED[endpoint]:
+            continue
+        response = app.test_client().open(url, method=method)
+        response.close()
+        if url.startswith("/api/"):
+            assert response.status_code == 401 and response.get_json()["error"] == "unauthorized"
+        else:
+            assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+def test_a_door_station_scans_into_its_own_room_only(world, demo_db):
+    app, door = world["app"], world["door_room"]
+    other = demo_db.execute("SELECT id FROM rooms WHERE id != ? ORDER BY id LIMIT 1", [door]).fetchone()[0]
+    code = demo_db.execute("SELECT code FROM badges WHERE replaced_at IS NULL ORDER BY id DESC LIMIT 1").fetchone()[0]
+    client, headers = requester(world, DOOR)
+    # Whatever the body claims, the room comes from the station's token.
+    answer = client.post(
+        "/api/v1/scans", json={"code": code, "room_id": other, "room": "Burgerzaal"}, headers=headers
+    ).get_json()
+    assert answer["outcome"] == "checked_in"
+    assert demo_db.execute("SELECT room_id FROM scans WHERE id = ?", [answer["scan_id"]]).fetchone()[0] == door
+    assert client.post(f"/rooms/{other}/count", data={"delta": 1}, headers=headers).status_code in (302, 403)
+    assert client.post(f"/rooms/{other}/clear", headers=headers).status_code in (302, 403)
+    assert demo_db.execute(  # the schedule's own clears have neither station nor user
+        "SELECT count(*) FROM scans WHERE room_id = ? AND (station_id IS NOT NULL OR user_id IS NOT NULL)", [other]
+    ).fetchone()[0] == 0
+
+
+def test_a_station_sees_and_undoes_only_its_own_scans(world, demo_db):
+    app = world["app"]
+    desk_scan = world["arguments"]["scan_id"]
+    name = demo_db.execute(
+        "SELECT attendees.name FROM scans JOIN attendees ON attendees.id = scans.attendee_id WHERE scans.id = ?",
+        [desk_scan],
+    ).fetchone()[0]
+    kiosk, kiosk_headers = requester(world, KIOSK)
+    page = kiosk.get(f"/kiosk?result={desk_scan}", headers=kiosk_headers)
+    assert page.status_code == 200 and name not in page.get_data(as_text=True)
+    assert kiosk.get(f"/kiosk/badge/{desk_scan}", headers=kiosk_headers).status_code in (403, 404)
+    # Another staffed desk may undo, but not this desk's scan.
+    other_desk = make_station(demo_db, "Desk 2", staffed=True)[1]
+    response = app.test_client().post(f"/kiosk/undo/{desk_scan}", headers={"Authorization": f"Bearer {other_desk}"})
+    assert response.status_code == 403
+    assert demo_db.execute("SELECT count(*) FROM scans WHERE undoes = ?", [desk_scan]).fetchone()[0] == 0
+    desk, desk_headers = requester(world, DESK)
+    assert desk.post(f"/kiosk/undo/{desk_scan}", headers=desk_headers).status_code == 303
+    assert demo_db.execute("SELECT count(*) FROM scans WHERE undoes = ?", [desk_scan]).fetchone()[0] == 1
+
+
+def test_a_revoked_station_is_locked_out_at_once(world, demo_db):
+    app = world["app"]
+    client, headers = requester(world, KIOSK)
+    assert client.get("/kiosk", headers=headers).status_code == 200
+    organiser, organiser_headers = requester(world, ORGANISER_ROLE)
+    station_id = demo_db.execute("SELECT id FROM stations WHERE name = 'Self-service 1'").fetchone()[0]
+    assert organiser.post(f"/admin/stations/{station_id}/revoke").status_code == 303
+    assert client.get("/kiosk", headers=headers).status_code == 302
+    answer = app.test_client().post("/api/v1/scans", json={"code": "x"}, headers=headers)
+    assert answer.status_code == 401
+    assert json.loads(answer.data)["error"] == "unauthorized"
