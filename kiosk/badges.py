@@ -297,7 +297,10 @@ def reissue(attendee_id):
 @click.option("--not-printed", is_flag=True, help="Only badges that were never printed.")
 @with_appcontext
 def badges_command(layout, out, organisation, not_printed):
-    """Write badges to a PDF and mark them printed (all, one organisation, or those not yet printed)."""
+    """Write badges to a PDF and mark them printed (all, one organisation, or those not yet printed).
+
+    Registered attendees without a badge code get one first; cancelled attendees are left out.
+    """
     from kiosk.badge_layouts import FontsMissing
 
     db = get_db()
