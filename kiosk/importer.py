@@ -337,6 +337,20 @@ def _map_columns(header, known, blocks=None):
     return columns
 
 
+def _skip_title_rows(table, known, needed, look=10):
+    """TABLE with its header moved down past title rows ('Deelnemerslijst 13 april') when the first row is not one."""
+    def is_header(cells):
+        fields = set(_map_columns(cells, known).values())
+        return any(all(field in fields for field in group) for group in needed)
+
+    if is_header(table.header):
+        return table
+    for position, (line, cells) in enumerate(table.rows[:look]):
+        if is_header(cells):
+            return Table(cells, table.rows[position + 1:], line)
+    return table
+
+
 def _cells(row_cells, columns):
     width = len(row_cells)
     if width >= len(columns):
@@ -475,6 +489,7 @@ def apply_attendees(db, table, *, dry_run=False):
     """Check TABLE against the database and write it; the caller holds the transaction."""
     blocks = list(db.query("SELECT id, name FROM blocks"))
     block_names = {b["id"]: b["name"] for b in blocks}
+    table = _skip_title_rows(table, ATTENDEE_HEADERS, [("name",), ("first_name", "last_name")])
     columns = _map_columns(table.header, ATTENDEE_HEADERS, blocks)
     fields = set(columns.values())
     problems = []
@@ -811,6 +826,7 @@ def _parse_count(text):
 
 def apply_program(db, table, *, dry_run=False):
     """Check the program TABLE against the database and write it; the caller holds the transaction."""
+    table = _skip_title_rows(table, PROGRAM_HEADERS, [("block", "title")])
     columns = _map_columns(table.header, PROGRAM_HEADERS)
     fields = set(columns.values())
     line1 = table.header_line

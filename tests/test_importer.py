@@ -475,3 +475,11 @@ def test_extra_fields_merge_on_reimport(tmp_path):
     report = importer.import_attendees(db, write(tmp_path, "c.csv", "Naam,E-mail,Dieet,Taxi\nJan,jan@x.nl,,ja\n"))
     assert report["updated"] == 1
     assert json.loads(attendees(db)[0]["extra"]) == {"Parkeren": "ja", "Taxi": "ja"}
+
+
+def test_title_rows_above_the_header_are_skipped(tmp_path):
+    db = make_db(tmp_path)
+    data = xlsx_bytes([["Deelnemerslijst netwerkdag"], ["export 12-04"], [], ["Naam", "E-mail"], ["Jan", "jan@"]])
+    with pytest.raises(importer.ImportRejected) as rejected:
+        importer.import_attendees(db, io.BytesIO(data), filename="lijst.xlsx")
+    assert rejected.value.problems == ["line 5: e-mail 'jan@' is not a valid address"]
