@@ -1,7 +1,9 @@
 """The SQLite connection and schema: every table, migration and connection setting lives here."""
 
 import contextlib
+import os
 import sqlite3
+import threading
 from datetime import datetime, timezone
 
 import click
@@ -28,31 +30,60 @@ def connect(path):
     return db
 
 
+# One open connection per server thread, reused by its requests: opening a connection
+# and setting its pragmas costs more than a whole check-in. Keyed by process id too,
+# because gunicorn forks workers after the app (and maybe a connection) was created.
+_per_thread = threading.local()
+
+
 def get_db():
-    """The request's Database, opened on first use and closed at teardown."""
+    """The request's Database: the thread's open connection to the app's database file."""
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
+        path = str(current_app.config["DATABASE"])
+        cached = getattr(_per_thread, "db", None)
+        if cached is None or _per_thread.key != (os.getpid(), path):
+            if cached is not None and _per_thread.key[0] == os.getpid():
+                cached.close()
+            cached = connect(path)
+            _per_thread.db, _per_thread.key = cached, (os.getpid(), path)
+        g.db = cached
     return g.db
 
 
 def close_db(_exc=None):
+    """At the end of a request: the connection stays open, but no transaction may."""
     db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    if db is not None and db.conn.in_transaction:
+        db.conn.rollback()
+
+
+def forget_connection():
+    """Close this thread's cached connection (before a database file is replaced)."""
+    cached = getattr(_per_thread, "db", None)
+    if cached is not None and _per_thread.key[0] == os.getpid():
+        cached.close()
+    _per_thread.db = None
+
+
+# Threads of one process queue here for the write lock instead of in SQLite's busy
+# handler, which sleeps in growing steps (1, 2, 5, 10 ms ...) and so turns a queue of
+# 0.5 ms transactions into tens of milliseconds of latency.
+_writer = threading.RLock()
 
 
 @contextlib.contextmanager
 def immediate(db):
     """A write transaction that takes the write lock up front, so a read inside it stays true."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    else:
-        db.execute("COMMIT")
+    with _writer:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
 
 
 def now_utc():
