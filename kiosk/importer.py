@@ -285,6 +285,10 @@ def _read_xlsx(data):
                 header, header_line = values, line
             else:
                 rows.append((line, values))
+    except ImportRejected:
+        raise
+    except Exception as error:  # a damaged sheet only shows while reading it
+        raise ImportRejected([f"the workbook's first sheet cannot be read ({type(error).__name__}: {error})"]) from None
     finally:
         workbook.close()
     return Table(header or [], rows, header_line)
