@@ -1,0 +1,437 @@
+"""Security: headers and CSP, cookies, CSRF, rate limits, hashed tokens, escaping, exports, badge codes, audit."""
+
+import csv
+import hashlib
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from flask import url_for
+
+from conftest import HOST, ORGANISER, login, make_station
+from kiosk import create_app
+from kiosk.data.badges import ALPHABET
+from kiosk.db import connect
+from kiosk.text import fold
+
+EVIL_NAME = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def app_on(path, **config):
+    return create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "PUBLIC_URL": "http://kiosk.test",
+                       "WTF_CSRF_ENABLED": False, **config})
+
+
+@pytest.fixture
+def demo_copy(tmp_path, demo_template):
+    path = tmp_path / "kiosk.db"
+    path.write_bytes(demo_template.read_bytes())
+    return path
+
+
+def test_pages_carry_security_headers_and_a_csp_without_inline_scripts(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert directives["script-src"].split() == ["'self'", "'wasm-unsafe-eval'"]
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp.replace("'wasm-unsafe-eval'", "")
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'self'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in response.headers
+    assert "Strict-Transport-Security" in client.get("/login", base_url="https://localhost").headers
+
+
+def _cookie(response, name):
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(name + "="):
+            return {part.strip().split("=")[0].lower() for part in header.split(";")}, header
+    raise AssertionError(f"no {name} cookie set")
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_session_and_station_cookies_are_httponly_samesite_and_secure_over_https(demo_app, demo_db, scheme):
+    client = demo_app.test_client()
+    base = f"{scheme}://localhost"
+    flags, header = _cookie(client.post("/login", data=dict(zip(("email", "password"), ORGANISER)), base_url=base), "session")
+    assert "httponly" in flags and "samesite=lax" in header.lower()
+    assert ("secure" in flags) == (scheme == "https")
+    _, _, secret = make_station(demo_db, f"Paired over {scheme}")
+    flags, header = _cookie(demo_app.test_client().post(f"/pair/{secret}", base_url=base), "kiosk_station")
+    assert "httponly" in flags and "samesite=lax" in header.lower()
+    assert ("secure" in flags) == (scheme == "https")
+    flags, _ = _cookie(demo_app.test_client().post("/language", data={"language": "en"}, base_url=base), "session")
+    assert ("secure" in flags) == (scheme == "https")
+
+
+class CsrfClient:
+    """An app with CSRF on, an organiser logged in through the real form (token included)."""
+
+    def __init__(self, path):
+        self.app = app_on(path, WTF_CSRF_ENABLED=True)
+        self.client = self.app.test_client()
+        token = self.token("/login")
+        response = self.client.post("/login", data={"email": ORGANISER[0], "password": ORGANISER[1], "csrf_token": token})
+        assert response.status_code == 303
+
+    def token(self, page):
+        html = self.client.get(page).get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_every_post_route_except_the_bearer_api_refuses_a_missing_csrf_token(demo_copy):
+    checked = CsrfClient(demo_copy)
+    db = connect(demo_copy)
+    station, token, secret = make_station(db, "CSRF kiosk", staffed=True)
+    before = _snapshot(db)
+    tried = []
+    with checked.app.test_request_context():
+        posts = [(rule, url_for(rule.endpoint, **{name: 1 if name != "secret" else secret for name in rule.arguments}))
+                 for rule in checked.app.url_map.iter_rules() if "POST" in rule.methods]
+    for rule, url in posts:
+        for who, headers in (("organiser", {}), ("station", {"Authorization": f"Bearer {token}"})):
+            response = checked.client.post(url, data={"code": "x", "name": "CSRF test"}, headers=headers)
+            if rule.endpoint.startswith("api."):
+                assert response.status_code != 400 or response.get_json()["error"] != "csrf", url
+                continue
+            assert response.status_code == 400, (who, url, response.status_code)
+            assert "CSRF" in response.get_data(as_text=True)
+            tried.append(rule.endpoint)
+    assert len(set(tried)) >= 20
+    after = _snapshot(db)
+    assert after == before
+    # The token from the page opens the door: the check is not simply refusing everything.
+    page_token = checked.token("/admin/stations")
+    response = checked.client.post("/admin/stations", data={"name": "With token", "mode": "entrance", "csrf_token": page_token})
+    assert response.status_code == 200 and "With token" in response.get_data(as_text=True)
+    db.close()
+
+
+def _snapshot(db):
+    """Every table's rows, except the rate limiter's counters."""
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+              if name not in ("rate_limits", "_sqlite_migrations") and not name.startswith("sqlite_")]
+    return {table: db.execute(f"SELECT * FROM [{table}] ORDER BY 1").fetchall() for table in tables}
+
+
+def test_failed_logins_are_limited_per_client_address(demo_copy):
+    app = app_on(demo_copy, LOGIN_LIMIT=(3, 300))
+    client = app.test_client()
+    wrong = {"email": ORGANISER[0], "password": "wrong password"}
+    statuses = [client.post("/login", data=wrong).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    # Even the right password waits while the address is blocked...
+    assert client.post("/login", data=dict(zip(("email", "password"), ORGANISER))).status_code == 429
+    # ...but another address is not held up by it.
+    other = app.test_client()
+    response = other.post("/login", data=dict(zip(("email", "password"), ORGANISER)), environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert response.status_code == 303
+
+
+def test_badge_code_guessing_is_limited_per_station(demo_copy):
+    app = app_on(demo_copy, SCAN_GUESS_LIMIT=(3, 60))
+    db = connect(demo_copy)
+    _, guesser, _ = make_station(db, "Guesser")
+    _, honest, _ = make_station(db, "Honest")
+    code = db.execute("SELECT code FROM badges WHERE replaced_at IS NULL LIMIT 1").fetchone()[0]
+    client = app.test_client()
+    statuses = [client.post("/api/v1/scans", json={"code": f"K1-GUESS{i}"}, headers={"Authorization": f"Bearer {guesser}"},
+                            environ_base={"REMOTE_ADDR": f"10.0.1.{i}"}).status_code for i in range(5)]
+    assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429
+    # A real badge at the blocked station waits too; another station goes on.
+    assert client.post("/api/v1/scans", json={"code": code}, headers={"Authorization": f"Bearer {guesser}"}).status_code == 429
+    assert client.post("/api/v1/scans", json={"code": code}, headers={"Authorization": f"Bearer {honest}"}).status_code == 200
+    db.close()
+
+
+def test_badge_code_guessing_is_limited_per_client_address_across_stations(demo_copy):
+    app = app_on(demo_copy, SCAN_GUESS_LIMIT=(100, 60), SCAN_GUESS_CLIENT_LIMIT=(4, 60))
+    db = connect(demo_copy)
+    tokens = [make_station(db, f"Laptop station {i}")[1] for i in range(6)]
+    client = app.test_client()
+    here = {"REMOTE_ADDR": "10.0.2.1"}
+    statuses = [client.post("/api/v1/scans", json={"code": "K1-NOPE"}, headers={"Authorization": f"Bearer {token}"},
+                            environ_base=here).status_code for token in tokens]
+    assert statuses[:4] == [200] * 4 and statuses[-1] == 429
+    # The kiosk form goes through the same limit.
+    response = client.post("/kiosk/scan", data={"code": "K1-NOPE"}, headers={"Authorization": f"Bearer {tokens[0]}"},
+                           environ_base=here)
+    assert response.status_code == 429
+    elsewhere = client.post("/api/v1/scans", json={"code": "K1-NOPE"}, headers={"Authorization": f"Bearer {tokens[0]}"},
+                            environ_base={"REMOTE_ADDR": "10.0.2.2"})
+    assert elsewhere.status_code == 200
+    db.close()
+
+
+def test_station_tokens_are_stored_hashed_and_revocable(demo_app, demo_db):
+    station, token, secret = make_station(demo_db, "Hashed")
+    client = demo_app.test_client()
+    device = client.post(f"/pair/{secret}")
+    device_token = device.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    demo_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database = Path(demo_app.config["DATABASE"])
+    stored = database.read_bytes() + (Path(str(database) + "-wal").read_bytes() if Path(str(database) + "-wal").exists() else b"")
+    for secret_value in (token, device_token, secret):
+        assert secret_value.encode() not in stored
+    row = demo_db.execute("SELECT token_hash FROM stations WHERE id = ?", [station["id"]]).fetchone()
+    assert row[0] == hashlib.sha256(token.encode()).hexdigest()
+    assert demo_db.execute("SELECT count(*) FROM station_devices WHERE token_hash = ?",
+                           [hashlib.sha256(device_token.encode()).hexdigest()]).fetchone()[0] == 1
+    assert client.get("/kiosk").status_code == 200
+    organiser = demo_app.test_client()
+    login(organiser, *ORGANISER)
+    assert organiser.post(f"/admin/stations/{station['id']}/revoke").status_code == 303
+    assert client.get("/kiosk").status_code == 302  # the paired device's cookie no longer works
+    assert demo_app.test_client().get("/api/v1/rooms", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert demo_app.test_client().post(f"/pair/{secret}").status_code == 404
+
+
+def test_badge_codes_are_opaque_and_carry_no_personal_data(demo_db):
+    pattern = re.compile(rf"^K1-[{ALPHABET}]{{17}}$")
+    rows = demo_db.execute(
+        """SELECT badges.code, badges.short_code, attendees.id, attendees.name, attendees.email, attendees.registration_id
+           FROM badges JOIN attendees ON attendees.id = badges.attendee_id"""
+    ).fetchall()
+    assert len(rows) >= 300
+    for code, short, attendee_id, name, email, registration_id in rows:
+        assert pattern.match(code), code
+        assert short == code[3:7] + "-" + code[7:11]
+        folded = fold(code)
+        # Five letters in a row from a name or address would be a leak; random codes do not show them.
+        for word in re.findall(r"[a-z0-9]{5,}", fold(f"{name} {email or ''} {registration_id or ''}")):
+            assert word not in folded, (code, name)
+        assert str(attendee_id) != code[3:]
+
+
+@pytest.fixture
+def evil_app(demo_app, demo_db):
+    """The demo event with attendees whose fields are markup and spreadsheet formulas."""
+    now = "2026-01-01T00:00:00+00:00"
+    evil = [
+        {"name": EVIL_NAME, "organisation": "=HYPERLINK(\"http://evil.example\",\"click\")", "email": "+31@evil.example",
+         "role": "-2+3", "registration_id": "@SUM(A1)"},
+        {"name": "\tTab start", "organisation": "\rCarriage", "email": "plain@example.org", "role": "=1+1",
+         "registration_id": "R-1"},
+    ]
+    ids = []
+    for person in evil:
+        ids.append(demo_db["attendees"].insert(dict(person, first_name="", last_name=person["name"], status="registered",
+                                                    extra="{}", search_text=fold(person["name"] + " evil"),
+                                                    created_at=now, updated_at=now)).last_pk)
+    from kiosk.data.badges import issue_badge
+
+    codes = [issue_badge(demo_db, attendee_id)["code"] for attendee_id in ids]
+    return demo_app, ids, codes
+
+
+def test_names_with_html_are_escaped_everywhere_they_show(evil_app, demo_db):
+    app, ids, codes = evil_app
+    organiser = app.test_client()
+    login(organiser, *ORGANISER)
+    _, token, _ = make_station(demo_db, "Evil desk", staffed=True)
+    station = {"Authorization": f"Bearer {token}"}
+    pages = [
+        organiser.get("/admin/attendees?q=evil"),
+        organiser.get(f"/admin/attendees/{ids[0]}"),
+        organiser.get("/admin/attendees?q=evil", headers={"HX-Request": "true"}),
+        app.test_client().get("/kiosk/search?q=evil", headers=station),
+        app.test_client().post("/kiosk/scan", data={"code": codes[0]}, headers={**station, "HX-Request": "true"}),
+    ]
+    organiser.get("/")  # the arrivals list shows the latest check-ins
+    pages.append(organiser.get("/"))
+    for response in pages:
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert EVIL_NAME not in html and "<img src=x" not in html
+    assert any("&lt;script&gt;" in response.get_data(as_text=True) for response in pages)
+    answer = app.test_client().post("/api/v1/scans", json={"code": codes[0]}, headers=station).get_json()
+    assert answer["attendee"]["name"] == EVIL_NAME  # JSON carries it as data; the kiosk escapes it
+
+
+def test_attendee_export_neutralises_formulas(evil_app, demo_db):
+    app, ids, _codes = evil_app
+    organiser = app.test_client()
+    login(organiser, *ORGANISER)
+    response = organiser.get("/admin/exports/attendees.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    total = demo_db.execute("SELECT count(*) FROM attendees").fetchone()[0]
+    assert len(rows) == total + 1
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    evil = next(row for row in rows if EVIL_NAME in row[1])
+    assert evil[0] == "'@SUM(A1)" and evil[3].startswith("'=HYPERLINK") and evil[2] == "'+31@evil.example"
+    assert evil[4] == "'-2+3"
+    assert any(row[1] == "'\tTab start" for row in rows)
+    # Host accounts and stations do not get the personal data.
+    host = app.test_client()
+    login(host, *HOST)
+    assert host.get("/admin/exports/attendees.csv").status_code == 403
+
+
+def test_export_marks_who_is_checked_in(demo_app, demo_db):
+    _, token, _ = make_station(demo_db, "Export entrance")
+    code, name = demo_db.execute(
+        "SELECT badges.code, attendees.name FROM badges JOIN attendees ON attendees.id = badges.attendee_id "
+        "WHERE attendees.status = 'registered' LIMIT 1").fetchone()
+    demo_app.test_client().post("/api/v1/scans", json={"code": code}, headers={"Authorization": f"Bearer {token}"})
+    organiser = demo_app.test_client()
+    login(organiser, *ORGANISER)
+    rows = list(csv.reader(io.StringIO(organiser.get("/admin/exports/attendees.csv").get_data(as_text=True).lstrip("\ufeff")),
+                           delimiter=";"))
+    checked = [row for row in rows[1:] if row[6] in ("ja", "yes")]
+    assert [row[1] for row in checked] == [name]
+    assert re.match(r"^\d\d:\d\d$", checked[0][7])
+
+
+class PageChecker(HTMLParser):
+    """Collects inline scripts, event-handler and style attributes, and same-site links."""
+
+    def __init__(self):
+        super().__init__()
+        self.problems, self.links = [], []
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        if tag == "script" and not names.get("src"):
+            self.problems.append("inline <script>")
+        for name, _value in attrs:
+            if name.startswith("on") or name.startswith("hx-on"):
+                self.problems.append(f"<{tag} {name}=>")
+            if name == "style":
+                self.problems.append(f"<{tag} style=>")
+        if tag == "a" and names.get("href"):
+            self.links.append(names["href"])
+
+
+def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
+    app, ids, codes = evil_app
+    organiser = app.test_client()
+    login(organiser, *ORGANISER)
+    host = app.test_client()
+    login(host, *HOST)
+    door_room = demo_db.execute("SELECT id FROM rooms LIMIT 1").fetchone()[0]
+    stations = [make_station(demo_db, "Crawl kiosk")[1], make_station(demo_db, "Crawl desk", staffed=True)[1],
+                make_station(demo_db, "Crawl door", mode="room", room_id=door_room)[1]]
+    start = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if "GET" in rule.methods and rule.endpoint != "static":
+                values = {"attendee_id": ids[0], "room_id": door_room, "session_id": 1, "kind": "attendees",
+                          "secret": "x", "scan_id": 1}
+                start.append(url_for(rule.endpoint, **{name: values[name] for name in rule.arguments}))
+    visitors = [(organiser, {}), (host, {})] + [(app.test_client(), {"Authorization": f"Bearer {t}"}) for t in stations]
+    extra = ["/kiosk/search?q=evil", "/admin/attendees?q=evil", "/login"]
+    seen, checked, problems = set(), 0, []
+    adapter = app.url_map.bind("localhost")
+    for client, headers in visitors:
+        queue = start + extra
+        visited, per_endpoint = set(), {}
+        while queue and len(visited) < 200:
+            url = queue.pop(0)
+            if url in visited:
+                continue
+            try:
+                endpoint = adapter.match(urlsplit(url).path)[0]
+            except Exception:  # noqa: BLE001 - a link to nowhere is reported by its 404 below
+                endpoint = url
+            # Three pages of a kind (three attendees, three rooms) show every template branch we need.
+            if per_endpoint.get(endpoint, 0) >= 3 and url not in start + extra:
+                continue
+            per_endpoint[endpoint] = per_endpoint.get(endpoint, 0) + 1
+            visited.add(url)
+            for fragment in (False, True):
+                response = client.get(url, headers={**headers, **({"HX-Request": "true"} if fragment else {})})
+                if response.mimetype != "text/html" or response.status_code != 200:
+                    response.close()
+                    continue
+                parser = PageChecker()
+                parser.feed(response.get_data(as_text=True))
+                checked += 1
+                seen.add(url)
+                problems += [f"{url}{' (fragment)' if fragment else ''}: {p}" for p in parser.problems]
+                assert "Content-Security-Policy" in response.headers
+                for link in parser.links:
+                    target = urljoin(url, link)
+                    parts = urlsplit(target)
+                    if not parts.netloc and not parts.path.startswith("/static/") and parts.path.startswith("/"):
+                        queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    assert problems == []
+    assert checked >= 40
+    print(f"\ninline-script crawl: {len(seen)} pages, {checked} page and fragment responses checked")
+
+
+# Organiser POST routes and what each writes; the trail is where "who and when" is kept.
+AUDITED = {
+    "stations.create": ("audit_log", lambda w: ("/admin/stations", {"name": "Audit station", "mode": "entrance"})),
+    "stations.new_pairing": ("audit_log", lambda w: (f"/admin/stations/{w['station']}/pairing", {})),
+    "stations.revoke": ("audit_log", lambda w: (f"/admin/stations/{w['station']}/revoke", {})),
+    "badges.issue_missing": ("audit_log", lambda w: ("/badges/issue-missing", {"attendee": str(w["no_badge"])})),
+    "badges.reissue": ("audit_log", lambda w: (f"/badges/attendee/{w['attendee']}/reissue", {})),
+    "imports.commit": ("audit_log", lambda w: ("/admin/import/commit", w["import"])),
+    # Prints are logged in the print log (badge_prints: printed_by, printed_at).
+    "badges.mark_printed": ("badge_prints", lambda w: ("/badges/mark-printed", {"layout": "a6", "badges": str(w["badge"])})),
+    "badges.pdf": ("badge_prints", lambda w: ("/badges/pdf", {"layout": "a6", "attendee": str(w["attendee"]), "confirm_reprint": "1"})),
+    "badges.reprint": ("badge_prints", lambda w: (f"/badges/attendee/{w['attendee']}/reprint", {"confirm_reprint": "1"})),
+    # Scans, counts and undos are logged in the scan history itself (user_id, created_at).
+    "checkin.undo": ("scans", lambda w: (f"/kiosk/undo/{w['scan']}", {})),
+    "rooms.count": ("scans", lambda w: (f"/rooms/{w['room']}/count", {"delta": "1"})),
+    "rooms.clear": ("scans", lambda w: (f"/rooms/{w['room']}/clear", {})),
+    "rooms.scan": ("scans", lambda w: (f"/rooms/{w['room']}/scan", {"code": w["code"]})),
+}
+# POST routes that change no event data (or belong to no organiser).
+NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "imports.preview", "stations.pair_post",
+            "checkin.scan", "checkin.badge_printed", "rooms.door_count", "api.create_scan"}
+
+
+def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
+    organiser = demo_app.test_client()
+    login(organiser, *ORGANISER)
+    user_id = demo_db.execute("SELECT id FROM users WHERE email = ?", [ORGANISER[0]]).fetchone()[0]
+    posts = {rule.endpoint for rule in demo_app.url_map.iter_rules() if "POST" in rule.methods}
+    assert posts - set(AUDITED) - NOT_DATA == set(), "a new POST route: say where it records who and when"
+
+    station, token, _ = make_station(demo_db, "Audit entrance")
+    code = demo_db.execute("SELECT code FROM badges WHERE replaced_at IS NULL ORDER BY id LIMIT 1").fetchone()[0]
+    scan = demo_app.test_client().post("/api/v1/scans", json={"code": code},
+                                       headers={"Authorization": f"Bearer {token}"}).get_json()["scan_id"]
+    now = "2026-01-01T00:00:00+00:00"
+    no_badge = demo_db["attendees"].insert({"name": "Zonder Badge", "status": "registered", "created_at": now,
+                                            "updated_at": now}).last_pk
+    csv_file = "Naam;E-mail;Organisatie\nNieuwe Persoon;nieuw@example.org;Gemeente Test\n".encode()
+    preview = organiser.post("/admin/import/preview", data={"kind": "attendees", "file": (io.BytesIO(csv_file), "new.csv")},
+                             content_type="multipart/form-data").get_data(as_text=True)
+    import_form = {name: re.search(rf'name="{name}" value="([^"]*)"', preview).group(1) for name in ("token", "filename")}
+    world = {
+        "station": station["id"], "attendee": 1, "no_badge": no_badge, "scan": scan, "code": code,
+        "badge": demo_db.execute("SELECT id FROM badges WHERE replaced_at IS NULL ORDER BY id DESC LIMIT 1").fetchone()[0],
+        "room": demo_db.execute("SELECT id FROM rooms ORDER BY id LIMIT 1").fetchone()[0],
+        "import": dict(import_form, kind="attendees"),
+    }
+    missing = []
+    for endpoint, (trail, request) in AUDITED.items():
+        url, data = request(world)
+        counts = {table: demo_db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
+                  for table in ("audit_log", "badge_prints", "scans")}
+        response = organiser.post(url, data=data)
+        assert response.status_code in (200, 303), (endpoint, response.status_code)
+        after = counts[trail]
+        if trail == "audit_log":
+            rows = demo_db.execute("SELECT actor, created_at FROM audit_log WHERE id > ?", [after]).fetchall()
+            ok = any(actor == ORGANISER[0] and created for actor, created in rows)
+        elif trail == "badge_prints":
+            rows = demo_db.execute("SELECT printed_by, printed_at FROM badge_prints WHERE id > ?", [after]).fetchall()
+            ok = any(by == ORGANISER[0] and at for by, at in rows)
+        else:
+            rows = demo_db.execute("SELECT user_id, created_at FROM scans WHERE id > ?", [after]).fetchall()
+            ok = any(by == user_id and at for by, at in rows)
+        if not ok:
+            missing.append(endpoint)
+    assert missing == []
