@@ -165,6 +165,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stdout and not self.process.stdout.closed:
+            self.process.stdout.close()
 
 
 @pytest.fixture
