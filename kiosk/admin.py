@@ -32,7 +32,7 @@ def attendees():
     """The attendee list with live search on name, organisation and e-mail."""
     db = get_db()
     query = request.args.get("q", "")[:200]
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)  # a huge page overflows SQLite's OFFSET: 500
     per_page = 50
     rows = attendees_data.search(db, query, limit=per_page + 1, offset=(page - 1) * per_page)
     badge_status = _badge_status_map(db, [row["id"] for row in rows])
