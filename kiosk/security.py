@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, has_request_context, jsonify, redirect, request, request_finished, url_for
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from kiosk.db import get_db, immediate
 
@@ -34,8 +35,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
 GUESS_CLIENT_BUCKET = "guess-client"
 
 
+class RowIdConverter(IntegerConverter):
+    """<int:...> that matches only what fits an SQLite integer: a larger id is a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app):
     app.config.setdefault("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
+    # Before any blueprint adds its rules, so every <int:...> in the app is bounded.
+    app.url_map.converters["int"] = RowIdConverter
+    app.register_error_handler(OverflowError, number_too_large)
     app.before_request(load_station)
     app.before_request(gate)
     app.after_request(add_security_headers)
@@ -73,6 +85,15 @@ def gate():
     if current_user.is_authenticated or g.station:
         abort(403)
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def number_too_large(error):
+    """A query or form number past SQLite's 64-bit integers (?page=1e30): the request is bad, not the server."""
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": "bad_request", "message": "a number in the request is out of range"})
+        response.status_code = 400
+        return response
+    return "A number in the request is out of range.", 400
 
 
 def add_security_headers(response):
