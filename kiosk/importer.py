@@ -235,11 +235,11 @@ def _read_csv(data):
         for cells in reader:
             line = start_line + previous
             previous = reader.line_num
-            cells = [c.strip() for c in cells]
-            if not any(cells):
+            # Cells are stripped where they are read: stripping all of them here costs a second per 50,000 rows.
+            if not "".join(cells).strip():
                 continue
             if header is None:
-                header, header_line = cells, line
+                header, header_line = [c.strip() for c in cells], line
             else:
                 rows.append((line, cells))
     except csv.Error as error:
@@ -356,16 +356,22 @@ def _skip_title_rows(table, known, needed, look=10):
 
 
 def _cells(row_cells, columns):
-    width = len(row_cells)
-    if width >= len(columns):
-        record = {target: row_cells[index] for index, target in columns.items()}
-    else:
-        record = {target: row_cells[index] if index < width else "" for index, target in columns.items()}
-    extra = {target[6:]: record.pop(target) for target in columns.values() if target[:6] == "extra:"}
+    """One row as {field: text} and {unknown header: stripped text}; COLUMNS comes from _map_columns."""
+    targets = list(columns.values())
+    extras = [target for target in targets if target[:6] == "extra:"]
+    return _cells_fast(row_cells, targets, extras)
+
+
+def _cells_fast(row_cells, targets, extras):
+    width, expected = len(row_cells), len(targets)
+    if width < expected:
+        row_cells = row_cells + [""] * (expected - width)
+    record = dict(zip(targets, row_cells))  # extra:… keys stay in too; nothing reads them from here
+    extra = {target[6:]: record[target].strip() for target in extras}
     # Cells beyond the header are data nobody named; keep them rather than lose them.
-    for index in range(len(columns), len(row_cells)):
-        if row_cells[index]:
-            extra[f"column {index + 1}"] = row_cells[index]
+    for index in range(expected, width):
+        if row_cells[index].strip():
+            extra[f"column {index + 1}"] = row_cells[index].strip()
     return record, extra
 
 
@@ -517,8 +523,10 @@ def apply_attendees(db, table, *, dry_run=False):
 
     rows = []
     seen_ids, seen_emails, seen_names = {}, {}, {}
+    targets = list(columns.values())
+    extras = [target for target in targets if target[:6] == "extra:"]
     for line, cells in table.rows:
-        record, extra = _cells(cells, columns)
+        record, extra = _cells_fast(cells, targets, extras)
         row = {"line": line}
         first = " ".join(record.get("first_name", "").split()) if has_parts else ""
         prefix = " ".join(record.get("name_prefix", "").split()) if has_parts else ""
@@ -556,7 +564,7 @@ def apply_attendees(db, table, *, dry_run=False):
             status = STATUSES.get(_fold_short(record["status"]))
             if status is None:
                 problems.append(
-                    f"line {line}: status '{record['status']}' is not one of registered, cancelled "
+                    f"line {line}: status '{record['status'].strip()}' is not one of registered, cancelled "
                     "(aangemeld, geannuleerd, afgemeld)"
                 )
             row["status"] = status or "registered"
@@ -571,7 +579,7 @@ def apply_attendees(db, table, *, dry_run=False):
                 seen_names[key] = line
         choices = {}
         for block_id, key in block_keys:
-            title = record[key]
+            title = record[key].strip()
             if title:
                 session_id = sessions.get((block_id, _fold_short(title)))
                 if session_id is None:
@@ -860,12 +868,12 @@ def apply_program(db, table, *, dry_run=False):
         kind = KINDS.get(fold(record.get("kind", "")))
         if kind is None:
             problems.append(
-                f"line {line}: kind '{record['kind']}' is not one of plenary, session, walk, break "
+                f"line {line}: kind '{record['kind'].strip()}' is not one of plenary, session, walk, break "
                 "(plenair, sessie, wandeling, pauze)"
             )
         times = {}
         for field, label in (("starts_at", "start"), ("ends_at", "end")):
-            raw = record.get(field, "")
+            raw = record.get(field, "").strip()
             if raw:
                 times[field] = _parse_time(raw)
                 if times[field] is None:
@@ -887,7 +895,7 @@ def apply_program(db, table, *, dry_run=False):
         room_name = " ".join(record.get("room", "").split())
         capacity, ok = _parse_count(record.get("capacity", ""))
         if not ok:
-            problems.append(f"line {line}: capacity '{record['capacity']}' is not a whole number")
+            problems.append(f"line {line}: capacity '{record['capacity'].strip()}' is not a whole number")
         if room_name:
             room = new_rooms.setdefault(fold(room_name), {"name": room_name, "line": line})
             if capacity is not None:
@@ -904,7 +912,7 @@ def apply_program(db, table, *, dry_run=False):
             problems.append(f"line {line}: a capacity is given but no room")
         place_limit, ok = _parse_count(record.get("place_limit", ""))
         if not ok:
-            problems.append(f"line {line}: place limit '{record['place_limit']}' is not a whole number")
+            problems.append(f"line {line}: place limit '{record['place_limit'].strip()}' is not a whole number")
         if block_name and title:
             key = (fold(block_name), fold(title))
             if key in seen_sessions:

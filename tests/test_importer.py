@@ -483,3 +483,12 @@ def test_title_rows_above_the_header_are_skipped(tmp_path):
     with pytest.raises(importer.ImportRejected) as rejected:
         importer.import_attendees(db, io.BytesIO(data), filename="lijst.xlsx")
     assert rejected.value.problems == ["line 5: e-mail 'jan@' is not a valid address"]
+
+
+def test_cells_are_trimmed(tmp_path):
+    db = make_db(tmp_path)
+    text = "Naam , E-mail ,Middag , Notitie\n  Jan  Bos , jan@x.nl ,  Europa  ,  hallo  \n"
+    importer.import_attendees(db, write(tmp_path, "a.csv", text))
+    (row,) = attendees(db)
+    assert (row["name"], row["email"], json.loads(row["extra"])) == ("Jan Bos", "jan@x.nl", {"Notitie": "hallo"})
+    assert choices(db) == {("Jan Bos", "Middag"): "Europa"}
