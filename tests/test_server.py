@@ -1,0 +1,73 @@
+"""`kiosk serve`: gunicorn on loopback, HTTPS with a certificate it makes and keeps."""
+
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.conftest import ROOT, free_port
+
+
+def serve(tmp_path, *args):
+    port = free_port()
+    env = dict(os.environ, KIOSK_DB=str(tmp_path / "kiosk.db"), KIOSK_INSTANCE=str(tmp_path / "instance"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *args],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, port, env
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(process.stdout.read())
+
+
+def stop(process):
+    """Stop the server; returns what it printed."""
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+    return output
+
+
+def test_https_with_a_kept_certificate(tmp_path):
+    process, port, env = serve(tmp_path, "--https", "--demo-if-empty")
+    try:
+        cert = tmp_path / "instance" / "kiosk-cert.pem"
+        context = ssl.create_default_context(cafile=str(cert))  # verifies name and chain
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=context, timeout=10) as response:
+            assert response.status == 200
+            assert "Strict-Transport-Security" in response.headers
+            cookie = response.headers.get("Set-Cookie", "")
+            assert "Secure" in cookie and "HttpOnly" in cookie
+        # Pairing links printed by the CLI use the HTTPS address the server runs at.
+        station = subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", "station", "add", "Ingang", "--mode", "entrance"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert station.returncode == 0, station.stderr
+        assert station.stdout.splitlines()[0].startswith(f"https://127.0.0.1:{port}/pair/")
+    finally:
+        stop(process)
+    first = cert.read_bytes()
+    process, port, env = serve(tmp_path, "--https")
+    stop(process)
+    assert cert.read_bytes() == first  # reused across restarts
+
+
+def test_plain_http_serves_the_demo_and_prints_an_organiser(tmp_path):
+    process, port, env = serve(tmp_path, "--demo-if-empty")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        output = stop(process)
+    assert "Built the demo event" in output
+    assert "e-mail:   organiser@example.org" in output
+    assert "password: " in output
