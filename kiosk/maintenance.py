@@ -53,8 +53,8 @@ def purge(db):
     every scan with its time, room, outcome and pseudonymous attendee id, presence and
     occupancy, so the statistics (arrivals per organisation, per room, per hour) still add up.
     Removed: names, e-mail addresses, registration ids, roles, extra columns, badges
-    (codes and print log), scanned codes and stored answers, names and e-mail addresses in
-    audit details, and the rate-limit table (client addresses).
+    (codes and print log), scanned codes and stored answers, names, e-mail addresses and badge
+    codes in audit details, and the rate-limit table (client addresses).
     """
     with immediate(db):
         people = list(db.query("SELECT id, name, first_name, last_name, email, registration_id FROM attendees"))
@@ -64,6 +64,8 @@ def purge(db):
             for value in (person["name"], person["email"], person["registration_id"])
             if value and len(value.strip()) >= 3
         }
+        # Badge codes too: a reissue line names the old and the new code.
+        identifying.update(code for row in db.execute("SELECT code, short_code FROM badges") for code in row)
         audit_changed = 0
         for row in list(db.query("SELECT id, detail FROM audit_log WHERE detail != ''")):
             detail = _scrub(row["detail"], identifying)
