@@ -1,12 +1,14 @@
 """Rooms, the program in time blocks, and live occupancy against capacity."""
 
 from datetime import date, datetime, time, timezone
+from time import monotonic as time_monotonic
 
 from kiosk.data.event import event_zone, get_event, local_now
 
 BUSY_PERCENT = 80  # amber from here
 ALERT_PERCENT = 90  # the first capacity alert
 LATEST_IN = 8  # names on the host tablet
+LOOK_BACK = 500  # scans at a door searched for them
 
 
 def list_rooms(db):
@@ -159,26 +161,39 @@ def _clear_ended(db, now):
     clear_ended_sessions(db, now=now)
 
 
-def registered_counts(db, session_ids):
-    """{session_id: attendees (not cancelled) who chose it}."""
+# Registrations change with an import or a cancellation, not with scans, yet live views
+# read them on every change of a room: they are kept per process for REGISTERED_TTL seconds.
+REGISTERED_TTL = 30
+_registered = {}
+
+
+def registered_counts(db, session_ids, *, fresh=False):
+    """{session_id: attendees (not cancelled) who chose it}; up to REGISTERED_TTL seconds old unless FRESH."""
     session_ids = [sid for sid in session_ids if sid is not None]
     if not session_ids:
         return {}
-    marks = ",".join("?" * len(session_ids))
-    # Counting choices runs on the covering index choices_session; cancelled attendees are
-    # few, so they are subtracted from a second, small read instead of joining every choice.
-    counts = dict(
-        db.execute(
-            f"SELECT session_id, count(*) FROM choices WHERE session_id IN ({marks}) GROUP BY session_id", session_ids
-        ).fetchall()
-    )
-    for session_id, cancelled in db.execute(
-        f"""SELECT choices.session_id, count(*) FROM attendees JOIN choices ON choices.attendee_id = attendees.id
-            WHERE attendees.status = 'cancelled' AND choices.session_id IN ({marks}) GROUP BY choices.session_id""",
-        session_ids,
-    ).fetchall():
-        counts[session_id] = counts.get(session_id, 0) - cancelled
-    return {sid: counts.get(sid, 0) for sid in session_ids}
+    database = db.execute("PRAGMA database_list").fetchone()[2]
+    now = time_monotonic()
+    found = {}
+    for sid in session_ids:
+        kept = None if fresh else _registered.get((database, sid))
+        if kept is not None and now - kept[0] < REGISTERED_TTL:
+            found[sid] = kept[1]
+    missing = [sid for sid in session_ids if sid not in found]
+    if missing:
+        marks = ",".join("?" * len(missing))
+        counts = dict(
+            db.execute(
+                f"""SELECT choices.session_id, count(*) FROM choices JOIN attendees ON attendees.id = choices.attendee_id
+                    WHERE choices.session_id IN ({marks}) AND attendees.status = 'registered'
+                    GROUP BY choices.session_id""",
+                missing,
+            ).fetchall()
+        )
+        for sid in missing:
+            found[sid] = counts.get(sid, 0)
+            _registered[(database, sid)] = (now, found[sid])
+    return found
 
 
 def registered_inside(db, sessions):
@@ -232,14 +247,22 @@ def wall_version(db, now=None):
 
 def latest_in(db, room_id, limit=LATEST_IN):
     """The latest people let into ROOM_ID, newest first, with any warning, override or undo."""
+    # A full room collects refusals: look back over its last LOOK_BACK scans at most.
+    bound = db.execute(
+        "SELECT id FROM scans WHERE room_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", [room_id, LOOK_BACK]
+    ).fetchone()
     return list(
         db.query(
             """SELECT scans.id, scans.created_at, scans.warning, scans.override, attendees.name, attendees.organisation,
-                      EXISTS (SELECT 1 FROM scans AS u WHERE u.undoes = scans.id) AS undone
+                      -- An undo carries its target's attendee and comes after it: scans_attendee finds
+                      -- it among a few rows (there is no index on undoes).
+                      EXISTS (SELECT 1 FROM scans AS u WHERE u.attendee_id = scans.attendee_id AND u.id > scans.id
+                              AND u.undoes = scans.id) AS undone
                FROM scans JOIN attendees ON attendees.id = scans.attendee_id
-               WHERE scans.room_id = ? AND scans.kind = 'scan' AND scans.outcome = 'checked_in' AND scans.direction = 'in'
+               WHERE scans.room_id = ? AND scans.id >= ?
+                 AND scans.kind = 'scan' AND scans.outcome = 'checked_in' AND scans.direction = 'in'
                ORDER BY scans.id DESC LIMIT ?""",
-            [room_id, limit],
+            [room_id, bound[0] if bound else 0, limit],
         )
     )
 
@@ -355,7 +378,7 @@ def session_attendance(db, session_id, now=None):
             {"session": session_id, "room": session["room_id"]},
         )
     )
-    registered = registered_counts(db, [session_id])[session_id]
+    registered = registered_counts(db, [session_id], fresh=True)[session_id]
     return {
         "session": session,
         "room": room,

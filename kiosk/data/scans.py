@@ -308,6 +308,7 @@ def _clear(db, room_id, at, *, user_id=None, station_id=None):
 # Only ever filled from what a committed read saw, so a rolled-back clear is retried.
 _cleared_after = set()
 _cleared_lock = threading.Lock()
+_quiet = {}  # database file -> (event date, minute) at which no clear was due
 
 
 def clear_ended_sessions(db, *, now=None):
@@ -338,14 +339,17 @@ def _due(db, now):
     if event is None:
         return []
     clock, _on_day = event_clock(event, now)
+    database = db.execute("PRAGMA database_list").fetchone()[2]
+    # Which blocks have ended changes only when the clock's minute does; clears are never
+    # taken back. So "nothing due" holds for the rest of the minute.
+    quiet_key = (event["date"], clock)
+    if _quiet.get(database) == quiet_key:
+        return []
     ended = db.execute(
         """SELECT sessions.room_id, max(blocks.ends_at) FROM sessions JOIN blocks ON blocks.id = sessions.block_id
            WHERE sessions.room_id IS NOT NULL AND blocks.ends_at <= ? GROUP BY sessions.room_id""",
         [clock],
     ).fetchall()
-    if not ended:
-        return []
-    database = db.execute("PRAGMA database_list").fetchone()[2]
     due = []
     for room_id, ends_at in ended:
         ended_at = block_time_utc(event, ends_at)
@@ -360,6 +364,8 @@ def _due(db, now):
                 _cleared_after.add(key)
             continue
         due.append((room_id, ended_at))
+    if not due:
+        _quiet[database] = quiet_key
     return due
 
 
