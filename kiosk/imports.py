@@ -110,8 +110,22 @@ def commit():
         path.unlink(missing_ok=True)
     summary = importer.summary_line(report)
     importer.record_audit(get_db(), current_user.email, f"import {kind}", f"{filename}: {summary}")
-    flash(summary, "ok")
+    flash(_flash_message(kind, report), "ok")
     return redirect(url_for("admin.attendees" if kind == "attendees" else "admin.program"), code=303)
+
+
+def _flash_message(kind, report):
+    if kind == "attendees":
+        return _(
+            "Attendees imported: %(added)s new, %(updated)s updated, %(unchanged)s unchanged, %(cancelled)s cancelled.",
+            added=report["added"], updated=report["updated"], unchanged=report["unchanged"],
+            cancelled=report["cancelled"],
+        )
+    return _(
+        "Program imported: %(sessions)s new sessions, %(updated)s updated; %(rooms)s new rooms, %(blocks)s new time blocks.",
+        sessions=report["sessions"]["added"], updated=report["sessions"]["updated"],
+        rooms=report["rooms"]["added"], blocks=report["blocks"]["added"],
+    )
 
 
 @bp.get("/example-<kind>.csv")
