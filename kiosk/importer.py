@@ -486,7 +486,8 @@ def import_attendees(db, path_or_file, *, filename=None, dry_run=False):
 
     The report has 'added', 'updated', 'unchanged', 'cancelled' (existing people newly
     set to cancelled; new rows that arrive cancelled count as added), 'total', 'badges'
-    (badges issued) and 'preview' (the first rows with their action). People missing from
+    (badges issued), 'preview' (the first rows with their action) and 'changes' (the
+    first rows that are not unchanged). People missing from
     the file are left as they are: they are not cancelled automatically.
     """
     with _gc_paused():
@@ -643,7 +644,7 @@ def _write_attendees(db, rows, fields, block_columns, dry_run):
 
     now = now_utc()
     report = {"kind": "attendees", "added": 0, "updated": 0, "unchanged": 0, "cancelled": 0,
-              "total": len(rows), "badges": 0, "dry_run": dry_run, "preview": []}
+              "total": len(rows), "badges": 0, "dry_run": dry_run, "preview": [], "changes": []}
     new_rows, updates, choice_deletes, choice_inserts = [], [], [], []
     next_id = (db.execute("SELECT max(id) FROM attendees").fetchone()[0] or 0) + 1
     simple = ("first_name", "name_prefix", "last_name", "name")
@@ -699,12 +700,16 @@ def _write_attendees(db, rows, fields, block_columns, dry_run):
         if action is None:
             action = "updated" if choice_changed else "unchanged"
         report[action] += 1
-        if len(report["preview"]) < PREVIEW_ROWS:
-            report["preview"].append({
+        if len(report["preview"]) < PREVIEW_ROWS or (action != "unchanged" and len(report["changes"]) < PREVIEW_ROWS):
+            shown = {
                 "line": row["line"], "action": action, "name": values["name"],
                 "organisation": values["organisation"], "email": values["email"] or "",
                 "registration_id": values["registration_id"] or "", "status": values["status"],
-            })
+            }
+            if len(report["preview"]) < PREVIEW_ROWS:
+                report["preview"].append(shown)
+            if action != "unchanged" and len(report["changes"]) < PREVIEW_ROWS:
+                report["changes"].append(shown)
         row["values"] = values
 
     if dry_run:

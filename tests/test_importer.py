@@ -256,6 +256,7 @@ def test_dry_run_writes_nothing_and_previews(tmp_path):
         (2, "Jan", "cancelled"), (3, "Piet", "added"),
     ]
     assert importer.summary_line(report) == "attendees checked (dry run): 1 added, 0 updated, 0 unchanged, 1 cancelled"
+    assert report["changes"] == report["preview"]
 
 
 def test_bad_rows_reject_everything_with_line_numbers(tmp_path):
