@@ -31,9 +31,11 @@ function start(root) {
       if (now - at < SAME_CODE_MS) break;
       recent.delete(seen);
     }
-    if (recent.has(code)) return true;
+    const seen = recent.has(code);
+    // Each sighting restarts the wait: a badge held up for a while is one scan, not one per 5 s.
+    recent.delete(code);
     recent.set(code, now);
-    return false;
+    return seen;
   }
 
   function extraFields() {
