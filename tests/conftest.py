@@ -68,7 +68,7 @@ def demo_template(tmp_path_factory):
 
 @pytest.fixture
 def demo_app(tmp_path, demo_template):
-    path = tmp_path / "kiosk.db"
+    path = tmp_path / "demo.db"  # apart from the empty `app` fixture's kiosk.db
     path.write_bytes(demo_template.read_bytes())
     return create_app(
         {
