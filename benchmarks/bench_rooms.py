@@ -232,6 +232,19 @@ class Server:
     def connection(self):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
 
+    def cpu_seconds(self):
+        """CPU time (user + system) used so far by the server's worker processes."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        for pid in [self.process.pid, *children]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()
@@ -412,7 +425,9 @@ def main():
             pages = context.Process(target=poll_pages, args=(server.port, cookie, args.pages, len(CAPACITIES), args.seconds + warm + 2, results))
             pages.start()
             time.sleep(warm)
+            cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
             loaded = check_ins(server, tokens, codes, count=int(args.seconds * 20), rate=20, seconds=args.seconds)
+            cpu_used, wall_used = server.cpu_seconds() - cpu_before, time.monotonic() - wall_before
             stats = results.get(timeout=args.seconds + 60)
             pages.join(timeout=30)
         finally:
@@ -426,6 +441,11 @@ def main():
               + ", ".join(f"{status}: {len(values)} (median {statistics.median(values):.2f} ms, p99 {p99(values):.2f} ms)"
                           for status, values in sorted(polls.items()))
               + f", errors: {stats['errors']}; {len(loaded)} check-ins", flush=True)
+        requests_per_second = total / duration + len(loaded) / wall_used
+        figure("server CPU while timed (cores busy, of 2 workers)", cpu_used / wall_used, unit="cores")
+        figure("server CPU per request (polls and check-ins)", 1000 * cpu_used / wall_used / requests_per_second)
+        print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(other work on this machine inflates the HTTP latencies; CPU per request does not)", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@ Live views poll (htmx `every 500ms`) instead of holding server-sent event stream
 gthread server has 2 x 16 threads, and an SSE stream holds one for as long as a page is
 open, so 100 host tablets would need 100 threads. A poll carries the version it shows
 (`?v=`); an unchanged room answers 204 without rendering, which htmx leaves as it is.
-Keep-alive connections wait in gunicorn's poller between polls, not in a thread.
+A changed one is rendered once per version and process and served to every tablet showing
+that room. Keep-alive connections wait in gunicorn's poller between polls, not in a thread.
 benchmarks/bench_rooms.py measures what this costs a check-in.
 """
 
 import json
 
-from flask import Blueprint, Response, abort, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -33,6 +35,28 @@ def unchanged(version):
     return None
 
 
+FRAGMENT_CACHE_SIZE = 512
+_fragments = {}
+
+
+def shared_fragment(kind, version, build):
+    """The htmx response for a live fragment that is the same for every viewer of VERSION, rendered once per process.
+
+    Every tablet at a room polls the same fragment; without this, each of them would render it
+    again after every scan. Only fragments without per-user content (no forms, no CSRF token) go here.
+    """
+    key = (current_app.config["DATABASE"], kind, version, str(get_locale()))
+    html = _fragments.get(key)
+    if html is None:
+        html = build()
+        if len(_fragments) >= FRAGMENT_CACHE_SIZE:
+            _fragments.clear()
+        _fragments[key] = html
+    response = make_response(html)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
 def _user_id():
     return int(current_user.id) if current_user.is_authenticated else None
 
@@ -52,8 +76,11 @@ def index():
 def wall():
     """The organiser wall: every room on one screen, the running block first, live."""
     db = get_db()
-    if (response := unchanged(rooms_data.wall_version(db))) is not None:
+    version = rooms_data.wall_version(db)
+    if (response := unchanged(version)) is not None:
         return response
+    if wants_fragment():
+        return shared_fragment("wall", version, lambda: render_template("rooms/_wall_rooms.html", wall=rooms_data.wall(db)))
     return render("rooms/wall.html", "rooms/_wall_rooms.html", wall=rooms_data.wall(db))
 
 
@@ -67,6 +94,10 @@ def room(room_id):
         abort(404)
     if (response := unchanged(version)) is not None:
         return response
+    if wants_fragment():
+        return shared_fragment(
+            ("room", room_id), version, lambda: render_template("rooms/_room_live.html", room=rooms_data.room_live(db, room_id))
+        )
     live = rooms_data.room_live(db, room_id)
     result = _shown_result(db, room_id, request.args.get("result", type=int))
     return render("rooms/room.html", "rooms/_room_live.html", room=live, result=result)
