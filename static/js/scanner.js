@@ -66,11 +66,27 @@ function start(root) {
     if (mine !== latest) return; // a newer scan is on its way; its answer is the one to show
     root.classList.remove("is-sending");
     if (answer.kept) showTemplate("queued-result");
-    else if (answer.html && answer.html.includes('id="scan-result"')) {
-      window.htmx.swap("#scan-result", answer.html, { swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0 });
-    } else showTemplate("error-result");
+    else if (!answer.html || !swapResult(answer.html)) showTemplate("error-result");
     root.dataset.answers = String(answers);
     root.dataset.lastAnswerMs = String(Math.round(performance.now() - started));
+  }
+
+  // Parsed here rather than with htmx.swap, which kept about two DOM nodes alive per call
+  // (htmx 2.0.8): a kiosk answers thousands of scans in one page.
+  const parser = document.createElement("template");
+
+  function swapResult(html) {
+    parser.innerHTML = html;
+    const fresh = parser.content.querySelector("#scan-result");
+    const current = document.getElementById("scan-result");
+    if (fresh && current) {
+      current.replaceWith(fresh);
+      window.htmx.process(fresh);
+      // The same event an htmx swap fires: onResult runs from it, and the room door's counts refresh on it.
+      fresh.dispatchEvent(new CustomEvent("htmx:afterSwap", { bubbles: true, detail: { elt: fresh, target: fresh } }));
+    }
+    parser.innerHTML = "";
+    return Boolean(fresh && current);
   }
 
   function showTemplate(id) {
