@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from kiosk.data import accounts
-from kiosk.data.badges import ALPHABET, issue_badge
+from kiosk.data.badges import ALPHABET, issue_badge, short_form
 from kiosk.data.scans import record_scan
 from kiosk.db import connect, now_utc
 from tests.conftest import LiveServer, launch_chromium
@@ -103,6 +103,46 @@ def test_camera_scan_shows_the_green_welcome(live_server, kiosk_browser, tmp_pat
     # The badge stayed in view for many frames: one scan, carrying the page's own scan id.
     assert [row[0] for row in rows] == ["checked_in"] and rows[0][1]
     assert not errors
+
+
+def test_an_ended_camera_track_is_reopened_and_scanning_goes_on(live_server, kiosk_browser, tmp_path):
+    (name, code), = registered_badges(live_server.database_path, 1, offset=6)
+    _station, secret = add_station(live_server.database_path, "Recovering")
+    # Empty scene for 6 s, then the badge: it appears only after the camera was stopped and reopened.
+    video = write_y4m(tmp_path / "late.y4m", code, seconds=1, blank_seconds=6, fps=10)
+    page = kiosk_browser(video).new_page(viewport={"width": 1280, "height": 800})
+    pair(page, live_server.url, secret)
+    page.wait_for_selector("#kiosk[data-camera='open']", state="attached")
+    page.evaluate("""() => { const video = document.getElementById('camera-video');
+                             window.__oldStream = video.srcObject; video.srcObject.getVideoTracks()[0].stop(); }""")
+    page.wait_for_function("""() => { const stream = document.getElementById('camera-video').srcObject;
+        return stream && stream !== window.__oldStream && stream.getVideoTracks()[0].readyState === 'live'; }""",
+                           timeout=10000)
+    assert f"Welcome, {name}" in shown(page, "#scan-result.tone-ok", timeout=20000).inner_text()
+
+
+def test_print_on_arrival_prints_the_badge_in_a_hidden_frame_and_logs_it(live_server, kiosk_browser, tmp_path):
+    _name, code = registered_badges(live_server.database_path, 1, offset=7)[0]
+    _station, secret = add_station(live_server.database_path, "Printing entrance", print_on_arrival=True)
+    page = kiosk_browser(write_y4m(tmp_path / "empty.y4m", None)).new_page(viewport={"width": 1280, "height": 800})
+    pair(page, live_server.url, secret)
+    wedge(page, code)
+    shown(page, "#scan-result.tone-ok")
+    frame = page.wait_for_selector("iframe.print-frame", state="attached")
+    assert frame.is_hidden()
+    page.wait_for_function("() => document.querySelector('iframe.print-frame').contentDocument.body"
+                           " && document.querySelector('iframe.print-frame').contentDocument.body.textContent.length > 0")
+    assert short_form(code) in frame.content_frame().content()  # the badge module's label-62 print view
+    deadline = time.monotonic() + 10
+    logged = []
+    while time.monotonic() < deadline and not logged:
+        db = connect(live_server.database_path)
+        logged = db.execute(
+            """SELECT badge_prints.layout, badge_prints.printed_by FROM badge_prints
+               JOIN badges ON badges.id = badge_prints.badge_id WHERE badges.code = ?""", [code]).fetchall()
+        db.close()
+        time.sleep(0.2)
+    assert logged == [("label-62", "station:Printing entrance")]
 
 
 def test_handheld_scanner_without_a_focused_field_says_already_checked_in(live_server, kiosk_browser, tmp_path):
