@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from kiosk.accounts import allow, public
 from kiosk.checkin import TooManyAttempts, perform_scan
 from kiosk.data.event import get_event
-from kiosk.data.rooms import occupancy, room_sessions
+from kiosk.data.rooms import occupancy, sessions_by_room
 from kiosk.db import get_db
 from kiosk.extensions import csrf
 
@@ -94,9 +94,10 @@ def rooms():
     """Every room's occupancy against capacity, with its current and next session."""
     db = get_db()
     event = get_event(db)
+    sessions = sessions_by_room(db, event)
     answer = []
     for room in occupancy(db):
-        current, upcoming = room_sessions(db, room["id"], event)
+        current, upcoming = sessions.get(room["id"], (None, None))
         answer.append(
             dict(
                 room,
@@ -123,6 +124,8 @@ _ROOM = {
         "id": {"type": "integer"}, "name": {"type": "string"}, "capacity": {"type": "integer"},
         "inside": {"type": "integer"}, "places_left": {"type": "integer"}, "anonymous": {"type": "integer"},
         "percent": {"type": "integer"}, "level": {"type": "string", "enum": ["ok", "busy", "full"]},
+        "alert": {"type": ["string", "null"], "enum": ["90", "full", None], "description": "capacity alert level"},
+        "has_exit_scan": {"type": "boolean"},
         "current_session": {"type": ["string", "null"]}, "next_session": {"type": ["string", "null"]},
     },
 }
@@ -161,6 +164,8 @@ OPENAPI = {
                             "checked_in_at": {"type": "string"},
                             "room": {"$ref": "#/components/schemas/Room"},
                             "session": {"type": "string"},
+                            "alternative": {"type": ["object", "null"], "description": "nearest session with places left, when the room is full",
+                                            "properties": {"session": {"type": "string"}, "room": {"type": "string"}, "places_left": {"type": ["integer", "null"]}}},
                             "replayed": {"type": "boolean"},
                         }}}}},
                     "400": {"description": "Malformed JSON or fields", "content": {"application/json": {"schema": _ERROR}}},

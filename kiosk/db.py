@@ -292,3 +292,9 @@ def m0003_create_rate_limits(db):
         ) WITHOUT ROWID;
         """
     )
+
+
+@migrations()
+def m0004_index_undoes(db):
+    # "Was this scan undone?" is asked for every scan shown in a history or a door's list.
+    db.execute("CREATE INDEX scans_undoes ON scans(undoes) WHERE undoes IS NOT NULL")
