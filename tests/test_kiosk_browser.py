@@ -342,6 +342,7 @@ def test_soak_two_thousand_scans_in_one_page(tmp_path, demo_template, kiosk_brow
     assert "Online" in final_status
     assert last_median < 2 * max(first_median, 10), (first_median, last_median)
     assert end["heap_mb"] - warm["heap_mb"] < 3, samples
-    # Old answers must leave the DOM and listeners must not pile up (one per scan would be 1,800).
+    # Old answers must leave the DOM and listeners must not pile up. Listener counts move by a few
+    # dozen with requests in flight; one leaked per scan would be +1,800 here.
     assert end["nodes"] - warm["nodes"] < 100, samples
-    assert end["listeners"] - warm["listeners"] < 10, samples
+    assert end["listeners"] - warm["listeners"] < 50, samples
