@@ -157,7 +157,6 @@ def print_page(db, chosen, layout_name, *, query, logged):
     return response
 
 
-_print_page = print_page  # the kiosk's print-on-arrival view calls it by this name
 
 
 @bp.post("/mark-printed")

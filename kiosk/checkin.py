@@ -14,7 +14,7 @@ from kiosk.data import printing
 from kiosk.data import scans as scans_data
 from kiosk.data.badges import find_badge
 from kiosk.data.event import get_event, local_time
-from kiosk.data.rooms import room_occupancy, room_sessions
+from kiosk.data.rooms import room_live
 from kiosk.db import get_db
 from kiosk.rendering import render, wants_fragment
 from kiosk.security import limiter_blocked, limiter_hit, safe_next_url
@@ -112,15 +112,14 @@ def personal_program(result):
     return attendees_data.personal_program(get_db(), attendee["id"])
 
 
-def kiosk_context(station, result=None):
+def kiosk_context(station, result=None, *, full_page=False):
     db = get_db()
     context = {"station": station, "result": result, "program": personal_program(result) if result else [],
                "result_seconds": RESULT_SECONDS, "can_undo": can_undo(station),
                "print_url": _print_url(station, result)}
-    if station["mode"] == "room":
-        event = get_event(db)
-        current, upcoming = room_sessions(db, station["room_id"], event)
-        context.update(room=room_occupancy(db, station["room_id"]), current_session=current, next_session=upcoming)
+    if station["mode"] == "room" and (full_page or not wants_fragment()):  # fragments show only the answer
+        live = room_live(db, station["room_id"])
+        context.update(room=live, live=live, current_session=live["current"], next_session=live["next"])
     return context
 
 
@@ -147,7 +146,7 @@ def kiosk():
     if shown:
         result = _shown_result(station, shown)
     template = "checkin/room.html" if station["mode"] == "room" else "checkin/kiosk.html"
-    return render(template, **kiosk_context(station, result))
+    return render(template, **kiosk_context(station, result, full_page=True))
 
 
 @bp.get("/kiosk/ping")
@@ -157,18 +156,9 @@ def ping():
     return "", 204
 
 
-def _scan_row(scan_id):
-    """One scan's row (station, attendee, outcome, time and stored answer), or None."""
-    # TODO: belongs in kiosk/data/scans.py as get_scan(); kept here until the data layer has it.
-    rows = list(get_db().query(
-        """SELECT id, kind, station_id, attendee_id, outcome, created_at, response
-           FROM scans WHERE id = ?""", [scan_id]))
-    return rows[0] if rows else None
-
-
 def _shown_result(station, scan_id):
     """The answer of scan SCAN_ID, for the no-JavaScript redirect after a scan."""
-    row = _scan_row(scan_id)
+    row = scans_data.get_scan(get_db(), scan_id)
     if not row or row["station_id"] != station["id"] or not row["response"]:
         return None
     result = json.loads(row["response"])
@@ -187,6 +177,11 @@ def scan():
     if attendee_id is not None and not station["staffed"]:
         abort(403)  # self-service screens never pick people from a list
     override = form.get("override") == "1" and station["mode"] == "room"
+    refused = form.get("override_scan", type=int)
+    if refused is not None:
+        # "Let in anyway" names the door's own recent 'full' answer, never a person.
+        attendee_id = _refused_attendee(station, refused)
+        override = True
     direction = "out" if form.get("direction") == "out" else "in"
     try:
         result = perform_scan(
@@ -231,7 +226,7 @@ def undo(scan_id):
     if not can_undo(station):
         abort(403)
     db = get_db()
-    target = _scan_row(scan_id)
+    target = scans_data.get_scan(get_db(), scan_id)
     if not (current_roles() & {"host", "organiser"}):
         if target is None or target["station_id"] != station["id"]:
             abort(403)
@@ -251,9 +246,19 @@ def undo(scan_id):
     return redirect(target_url or (url_for("checkin.kiosk") if station else url_for("admin.overview")), code=303)
 
 
+def _refused_attendee(station, scan_id):
+    """The attendee of a recent 'full' answer at this room door, for an override; else 403."""
+    row = scans_data.get_scan(get_db(), scan_id)
+    if (station["mode"] != "room" or row is None or row["station_id"] != station["id"] or row["kind"] != "scan"
+            or row["outcome"] != "full" or row["attendee_id"] is None
+            or datetime.now(timezone.utc) - datetime.fromisoformat(row["created_at"]) > PRINT_WINDOW):
+        abort(403)
+    return row["attendee_id"]
+
+
 def _printable_scan(station, scan_id):
     """SCAN_ID when it is a recent check-in at STATION (a station prints only its own arrivals), else 404."""
-    row = _scan_row(scan_id)
+    row = scans_data.get_scan(get_db(), scan_id)
     if (row is None or row["station_id"] != station["id"] or row["kind"] != "scan"
             or row["outcome"] != "checked_in" or not station.get("print_on_arrival")):
         abort(404)
@@ -274,7 +279,7 @@ def badge(scan_id):
     chosen = printing.select_badges(db, attendee_ids=[row["attendee_id"]])
     if not chosen:
         abort(404)  # checked in by hand without a badge: the desk prints one from the attendee page
-    return badges._print_page(db, chosen, badges.DESK_LAYOUT, query={"layout": badges.DESK_LAYOUT}, logged=True)
+    return badges.print_page(db, chosen, badges.DESK_LAYOUT, query={"layout": badges.DESK_LAYOUT}, logged=True)
 
 
 @bp.post("/kiosk/badge/<int:scan_id>/printed")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from kiosk import create_app
 from kiosk.data import accounts
@@ -19,9 +20,23 @@ ORGANISER = ("organiser@example.org", "correct horse battery")
 HOST = ("host@example.org", "host password 1")
 
 
+class EnglishClient(FlaskClient):
+    """Test clients read English unless a test asks for another language."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
+
+def make_app(config):
+    app = create_app(config)
+    app.test_client_class = EnglishClient
+    return app
+
+
 @pytest.fixture
 def app(tmp_path):
-    app = create_app(
+    app = make_app(
         {
             "TESTING": True,
             "DATABASE": str(tmp_path / "kiosk.db"),
@@ -70,7 +85,7 @@ def demo_template(tmp_path_factory):
 def demo_app(tmp_path, demo_template):
     path = tmp_path / "demo.db"  # apart from the empty `app` fixture's kiosk.db
     path.write_bytes(demo_template.read_bytes())
-    return create_app(
+    return make_app(
         {
             "TESTING": True,
             "DATABASE": str(path),

@@ -285,3 +285,31 @@ def test_many_concurrent_scans_of_one_badge_check_in_once(demo_app, demo_db):
     assert demo_db.execute(
         "SELECT count(*) FROM scans WHERE attendee_id = ? AND outcome = 'checked_in'", [attendee_id]
     ).fetchone()[0] == 1
+
+
+def test_room_door_lets_a_refused_person_in_anyway(demo_app, demo_db):
+    room = demo_db.execute("SELECT id, capacity FROM rooms WHERE name = 'Burgemeesterskamer'").fetchone()
+    for _ in range(room[1]):
+        scans_data.count_anonymous(demo_db, room[0], +1)
+    door, station, _token = station_client(demo_app, demo_db, "Door", mode="room", room_id=room[0], language="en")
+    refused = scan(door, badge_of(demo_db, 2)[3])
+    assert result_of(refused) == "full"
+    page = refused.get_data(as_text=True)
+    refused_id = re.search(r'name="override_scan" value="(\d+)"', page).group(1)
+    assert "attendee_id" not in page  # a door never picks people by id
+
+    let_in = door.post("/kiosk/scan", data={"override_scan": refused_id}, headers=HX)
+    assert result_of(let_in) == "checked_in"
+    row = demo_db.execute("SELECT override, outcome FROM scans ORDER BY id DESC LIMIT 1").fetchone()
+    assert row == (1, "checked_in")
+    assert demo_db.execute("SELECT inside FROM occupancy WHERE room_id = ?", [room[0]]).fetchone()[0] == room[1] + 1
+
+
+def test_override_needs_the_doors_own_full_answer(demo_app, demo_db):
+    door, station, _token = station_client(demo_app, demo_db, "Door", mode="room", room_name="Raadzaal")
+    other, _station, _token = station_client(demo_app, demo_db, "Entrance 2")
+    checked_in = scan(other, badge_of(demo_db, 3)[3])
+    scan_id = re.search(r'data-scan-id="(\d+)"', checked_in.get_data(as_text=True)).group(1)
+    # Not a 'full' answer, and not this door's: refused either way.
+    assert door.post("/kiosk/scan", data={"override_scan": scan_id}, headers=HX).status_code == 403
+    assert other.post("/kiosk/scan", data={"override_scan": scan_id}, headers=HX).status_code == 403

@@ -237,7 +237,8 @@ def test_api_room_scan_moves_warns_refuses_and_counts(demo_app, demo_db):
     assert answer["room"] == {"name": "Burgemeesterskamer", "capacity": 20, "inside": 1, "places_left": 19, "percent": 5, "level": "ok"}
     answer = api_scan(client, token_small, badge_of(demo_db, walk_in)).get_json()
     assert answer["outcome"] == "checked_in" and answer["warning"] == "not_registered"
-    assert "not registered" in answer["message"] and "18" in answer["message"]
+    # Answers come in the station's language, here the event's: Dutch.
+    assert "niet aangemeld voor deze sessie" in answer["message"] and "18" in answer["message"]
     # Moving on to the Raadzaal takes the walk-in out of the Burgemeesterskamer.
     moved = api_scan(client, token_raad, badge_of(demo_db, walk_in)).get_json()
     assert moved["outcome"] == "checked_in" and moved["room"]["inside"] == 1

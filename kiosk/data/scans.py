@@ -449,3 +449,14 @@ def recent_scans(db, *, station_id=None, room_id=None, limit=10):
             params + [limit],
         )
     )
+
+
+def get_scan(db, scan_id):
+    """One scan's row (kind, station, attendee, outcome, time and stored answer), or None."""
+    rows = list(
+        db.query(
+            "SELECT id, kind, station_id, attendee_id, room_id, outcome, created_at, response FROM scans WHERE id = ?",
+            [scan_id],
+        )
+    )
+    return rows[0] if rows else None
