@@ -62,19 +62,23 @@ def perform_scan(station, *, code=None, attendee_id=None, direction="in", client
 
 def describe(result):
     """The sentence a person reads for a scan answer."""
+    from flask_babel import ngettext
+
     attendee = result.get("attendee") or {}
     name = attendee.get("name", "")
     room = (result.get("room") or {}).get("name", "")
     outcome = result["outcome"]
     event = get_event(get_db())
     if outcome == "checked_in":
+        if room and result.get("warning") == "not_registered":
+            # One sentence, not two joined: a translation may need another order.
+            return ngettext(
+                "Welcome to %(room)s, %(name)s — not registered for this session; %(num)s place left",
+                "Welcome to %(room)s, %(name)s — not registered for this session; %(num)s places left",
+                result["room"]["places_left"], room=room, name=name,
+            )
         if room:
-            message = _("Welcome to %(room)s, %(name)s", room=room, name=name)
-            if result.get("warning") == "not_registered":
-                message += " — " + _(
-                    "not registered for this session; %(places)s places left", places=result["room"]["places_left"]
-                )
-            return message
+            return _("Welcome to %(room)s, %(name)s", room=room, name=name)
         return _("Welcome, %(name)s", name=name)
     if outcome == "already":
         when = local_time(event, result.get("checked_in_at"))
@@ -88,13 +92,13 @@ def describe(result):
     if outcome == "cancelled":
         return _("This registration was cancelled. Please go to the registration desk.")
     if outcome == "full":
-        message = _("%(room)s is full.", room=room)
         alternative = result.get("alternative")
         if alternative:
-            message += " " + _(
-                "Places left at %(session)s in %(other)s.", session=alternative["session"], other=alternative["room"]
+            return _(
+                "%(room)s is full. Places left at %(session)s in %(other)s.",
+                room=room, session=alternative["session"], other=alternative["room"],
             )
-        return message
+        return _("%(room)s is full.", room=room)
     if outcome == "checked_out":
         return _("Goodbye, %(name)s", name=name)
     if outcome == "not_inside":

@@ -1,6 +1,6 @@
 """Flask extensions, created once and bound to the app in create_app."""
 
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -11,11 +11,20 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 htmx = Htmx()
 
+# The language the source strings are written in: what the CLI and other work outside a request speak.
+SOURCE_LANGUAGE = "en"
+
 
 def select_locale():
-    """The language of the switch, else of the station, else of the browser, else of the event."""
+    """The language of the switch, else of the station, else of the browser, else of the event.
+
+    Outside a request (the `kiosk` CLI, scripts) the source language: command output stays English
+    and parseable, and there is no session or browser to ask.
+    """
     from flask import current_app, g
 
+    if not has_request_context():
+        return SOURCE_LANGUAGE
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("language")
     if chosen in languages:

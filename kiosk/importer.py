@@ -23,6 +23,8 @@ import re
 import secrets
 from datetime import date, datetime, time
 
+from flask_babel import gettext as _
+
 from kiosk.data.badges import ALPHABET, CODE_PREFIX, RANDOM_LENGTH, short_form
 from kiosk.db import immediate, now_utc
 from kiosk.text import display_name, fold
@@ -160,22 +162,22 @@ def read_table(source, filename=None):
     """Read a CSV or XLSX file (a path or a binary file object) into a Table, or raise ImportRejected."""
     data, filename = _read_bytes(source, filename)
     if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        raise ImportRejected(["the file is empty"])
+        raise ImportRejected([_("the file is empty")])
     extension = os.path.splitext(filename or "")[1].lower()
     if data.startswith(b"PK\x03\x04"):
         table = _read_xlsx(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportRejected(
-            ["this is an old Excel .xls file or a password-protected workbook: save it as .xlsx or CSV without a password"]
+            [_("this is an old Excel .xls file or a password-protected workbook: save it as .xlsx or CSV without a password")]
         )
     elif extension in (".xlsx", ".xlsm"):
-        raise ImportRejected(["the file is named .xlsx but is not an Excel workbook"])
+        raise ImportRejected([_("the file is named .xlsx but is not an Excel workbook")])
     elif extension in ("", ".csv", ".txt", ".tsv"):
         table = _read_csv(data)
     else:
-        raise ImportRejected([f"cannot read {extension} files: upload a CSV or XLSX file"])
+        raise ImportRejected([_("cannot read %(extension)s files: upload a CSV or XLSX file", extension=extension)])
     if not table.header:
-        raise ImportRejected(["the file has no header row"])
+        raise ImportRejected([_("the file has no header row")])
     return table
 
 
@@ -199,7 +201,7 @@ def _decode(data):
             pass
     else:
         if b"\x00" in data:
-            raise ImportRejected(["the file is not a text (CSV) file: upload a CSV or XLSX file"])
+            raise ImportRejected([_("the file is not a text (CSV) file: upload a CSV or XLSX file")])
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -209,7 +211,7 @@ def _decode(data):
             return data.decode("cp1252")
         except UnicodeDecodeError:
             pass
-    raise ImportRejected(["the file's characters cannot be read: save it as CSV UTF-8 or as .xlsx"])
+    raise ImportRejected([_("the file's characters cannot be read: save it as CSV UTF-8 or as .xlsx")])
 
 
 def _read_csv(data):
@@ -243,7 +245,9 @@ def _read_csv(data):
             else:
                 rows.append((line, cells))
     except csv.Error as error:
-        raise ImportRejected([f"line {start_line + previous}: the CSV cannot be read ({error})"]) from None
+        raise ImportRejected(
+            [_("line %(line)s: the CSV cannot be read (%(error)s)", line=start_line + previous, error=error)]
+        ) from None
     return Table(header or [], rows, header_line)
 
 
@@ -265,12 +269,12 @@ def _read_xlsx(data):
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
-        raise ImportRejected([f"the file is not a readable XLSX workbook ({type(error).__name__})"]) from None
+        raise ImportRejected([_("the file is not a readable XLSX workbook (%(error)s)", error=type(error).__name__)]) from None
     except Exception as error:  # openpyxl raises its own exception types for broken parts
-        raise ImportRejected([f"the file is not a readable XLSX workbook ({error})"]) from None
+        raise ImportRejected([_("the file is not a readable XLSX workbook (%(error)s)", error=error)]) from None
     try:
         if not workbook.worksheets:
-            raise ImportRejected(["the workbook has no worksheets"])
+            raise ImportRejected([_("the workbook has no worksheets")])
         sheet = workbook.worksheets[0]
         # Some exporters write a wrong <dimension>; without a reset, columns would be cut off.
         if hasattr(sheet, "reset_dimensions"):
@@ -288,7 +292,9 @@ def _read_xlsx(data):
     except ImportRejected:
         raise
     except Exception as error:  # a damaged sheet only shows while reading it
-        raise ImportRejected([f"the workbook's first sheet cannot be read ({type(error).__name__}: {error})"]) from None
+        raise ImportRejected([
+            _("the workbook's first sheet cannot be read (%(error)s)", error=f"{type(error).__name__}: {error}")
+        ]) from None
     finally:
         workbook.close()
     return Table(header or [], rows, header_line)
@@ -312,6 +318,11 @@ def _cell_text(value):
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
+
+
+def _column_list(header):
+    """The header's column names for a problem message: 'Naam, E-mail', or 'none'."""
+    return ", ".join(h for h in header if h) or _("none")
 
 
 def _header_key(text):
@@ -506,12 +517,13 @@ def apply_attendees(db, table, *, dry_run=False):
     problems = []
     line1 = table.header_line
     if "name" not in fields and "first_name" not in fields and "last_name" not in fields:
-        raise ImportRejected([
-            f"line {line1}: there is no name column (Naam/Name, or Voornaam/First name and Achternaam/Last name); "
-            f"the columns are: {', '.join(h for h in table.header if h) or 'none'}"
-        ])
+        raise ImportRejected([_(
+            "line %(line)s: there is no name column (Naam/Name, or Voornaam/First name and Achternaam/Last name); "
+            "the columns are: %(columns)s",
+            line=line1, columns=_column_list(table.header),
+        )])
     if not table.rows:
-        raise ImportRejected([f"the file has a header on line {line1} but no attendees"])
+        raise ImportRejected([_("the file has a header on line %(line)s but no attendees", line=line1)])
 
     sessions = {}
     for s in db.query("SELECT id, block_id, title FROM sessions"):
@@ -539,23 +551,29 @@ def apply_attendees(db, table, *, dry_run=False):
             row["split"] = True
         name = display_name(first, prefix, last) or full
         if not name:
-            problems.append(f"line {line}: name is missing")
+            problems.append(_("line %(line)s: name is missing", line=line))
         row.update(first_name=first, name_prefix=prefix, last_name=last, name=name)
         if has_email:
             email = record["email"].strip().strip("<>").removeprefix("mailto:").strip()
             if email and not EMAIL_RE.match(email):
-                problems.append(f"line {line}: e-mail '{email}' is not a valid address")
+                problems.append(_("line %(line)s: e-mail '%(email)s' is not a valid address", line=line, email=email))
             elif email:
                 key = email.casefold()
                 if key in seen_emails:
-                    problems.append(f"line {line}: e-mail '{email}' is also on line {seen_emails[key]}")
+                    problems.append(_(
+                        "line %(line)s: e-mail '%(email)s' is also on line %(other_line)s",
+                        line=line, email=email, other_line=seen_emails[key],
+                    ))
                 else:
                     seen_emails[key] = line
             row["email"] = email or None
         if has_reg:
             reg = record["registration_id"].strip()
             if reg in seen_ids:
-                problems.append(f"line {line}: registration id '{reg}' is also on line {seen_ids[reg]}")
+                problems.append(_(
+                    "line %(line)s: registration id '%(id)s' is also on line %(other_line)s",
+                    line=line, id=reg, other_line=seen_ids[reg],
+                ))
             elif reg:
                 seen_ids[reg] = line
             row["registration_id"] = reg or None
@@ -564,18 +582,20 @@ def apply_attendees(db, table, *, dry_run=False):
         if has_status:
             status = STATUSES.get(_fold_short(record["status"]))
             if status is None:
-                problems.append(
-                    f"line {line}: status '{record['status'].strip()}' is not one of registered, cancelled "
-                    "(aangemeld, geannuleerd, afgemeld)"
-                )
+                problems.append(_(
+                    "line %(line)s: status '%(status)s' is not one of registered, cancelled "
+                    "(aangemeld, geannuleerd, afgemeld)",
+                    line=line, status=record["status"].strip(),
+                ))
             row["status"] = status or "registered"
         if not row.get("email") and not row.get("registration_id") and name:
             key = (_fold(name), _fold_short(row.get("organisation", "")))
             if key in seen_names:
-                problems.append(
-                    f"line {line}: '{name}' is also on line {seen_names[key]}, and neither has an e-mail "
-                    "or registration id to tell them apart"
-                )
+                problems.append(_(
+                    "line %(line)s: '%(name)s' is also on line %(other_line)s, and neither has an e-mail "
+                    "or registration id to tell them apart",
+                    line=line, name=name, other_line=seen_names[key],
+                ))
             else:
                 seen_names[key] = line
         choices = {}
@@ -584,7 +604,10 @@ def apply_attendees(db, table, *, dry_run=False):
             if title:
                 session_id = sessions.get((block_id, _fold_short(title)))
                 if session_id is None:
-                    problems.append(f"line {line}: session '{title}' is not in block '{block_names[block_id]}'")
+                    problems.append(_(
+                        "line %(line)s: session '%(session)s' is not in block '%(block)s'",
+                        line=line, session=title, block=block_names[block_id],
+                    ))
                 choices[block_id] = session_id
             else:
                 choices[block_id] = None
@@ -847,14 +870,24 @@ def apply_program(db, table, *, dry_run=False):
     columns = _map_columns(table.header, PROGRAM_HEADERS)
     fields = set(columns.values())
     line1 = table.header_line
-    missing = [label for field, label in (("block", "Blok/Block"), ("title", "Sessie/Session")) if field not in fields]
-    if missing:
-        raise ImportRejected([
-            f"line {line1}: there is no {' or '.join(missing)} column; the columns are: "
-            f"{', '.join(h for h in table.header if h) or 'none'}"
-        ])
+    # Whole sentences, one per case, so a translation can word each its own way.
+    columns_found = _column_list(table.header)
+    if "block" not in fields and "title" not in fields:
+        raise ImportRejected([_(
+            "line %(line)s: there is no Blok/Block or Sessie/Session column; the columns are: %(columns)s",
+            line=line1, columns=columns_found,
+        )])
+    if "block" not in fields:
+        raise ImportRejected([_(
+            "line %(line)s: there is no Blok/Block column; the columns are: %(columns)s", line=line1, columns=columns_found
+        )])
+    if "title" not in fields:
+        raise ImportRejected([_(
+            "line %(line)s: there is no Sessie/Session column; the columns are: %(columns)s",
+            line=line1, columns=columns_found,
+        )])
     if not table.rows:
-        raise ImportRejected([f"the file has a header on line {line1} but no sessions"])
+        raise ImportRejected([_("the file has a header on line %(line)s but no sessions", line=line1)])
 
     rooms = {fold(r["name"]): r for r in db.query("SELECT * FROM rooms")}
     blocks = {fold(b["name"]): b for b in db.query("SELECT * FROM blocks")}
@@ -867,24 +900,30 @@ def apply_program(db, table, *, dry_run=False):
         block_name = " ".join(record["block"].split())
         title = " ".join(record["title"].split())
         if not block_name:
-            problems.append(f"line {line}: block is missing")
+            problems.append(_("line %(line)s: block is missing", line=line))
         if not title:
-            problems.append(f"line {line}: session title is missing")
+            problems.append(_("line %(line)s: session title is missing", line=line))
         kind = KINDS.get(fold(record.get("kind", "")))
         if kind is None:
-            problems.append(
-                f"line {line}: kind '{record['kind'].strip()}' is not one of plenary, session, walk, break "
-                "(plenair, sessie, wandeling, pauze)"
-            )
+            problems.append(_(
+                "line %(line)s: kind '%(kind)s' is not one of plenary, session, walk, break "
+                "(plenair, sessie, wandeling, pauze)",
+                line=line, kind=record["kind"].strip(),
+            ))
         times = {}
-        for field, label in (("starts_at", "start"), ("ends_at", "end")):
+        for field in ("starts_at", "ends_at"):
             raw = record.get(field, "").strip()
             if raw:
                 times[field] = _parse_time(raw)
-                if times[field] is None:
-                    problems.append(f"line {line}: {label} time '{raw}' is not a time like 09:30")
+                if times[field] is None and field == "starts_at":
+                    problems.append(_("line %(line)s: start time '%(time)s' is not a time like 09:30", line=line, time=raw))
+                elif times[field] is None:
+                    problems.append(_("line %(line)s: end time '%(time)s' is not a time like 09:30", line=line, time=raw))
         if times.get("starts_at") and times.get("ends_at") and times["ends_at"] <= times["starts_at"]:
-            problems.append(f"line {line}: block ends at {times['ends_at']}, not after it starts at {times['starts_at']}")
+            problems.append(_(
+                "line %(line)s: block ends at %(end)s, not after it starts at %(start)s",
+                line=line, end=times["ends_at"], start=times["starts_at"],
+            ))
         if block_name:
             key = fold(block_name)
             block = new_blocks.setdefault(key, {"name": block_name, "line": line})
@@ -892,45 +931,64 @@ def apply_program(db, table, *, dry_run=False):
                 if value is None:
                     continue
                 if field in block and block[field][0] != value:
-                    problems.append(
-                        f"line {line}: block '{block_name}' {'starts' if field == 'starts_at' else 'ends'} at "
-                        f"{block[field][0]} on line {block[field][1]} but at {value} here"
-                    )
+                    known = {"line": line, "block": block_name, "first": block[field][0],
+                             "first_line": block[field][1], "time": value}
+                    if field == "starts_at":
+                        problems.append(_(
+                            "line %(line)s: block '%(block)s' starts at %(first)s on line %(first_line)s "
+                            "but at %(time)s here", **known,
+                        ))
+                    else:
+                        problems.append(_(
+                            "line %(line)s: block '%(block)s' ends at %(first)s on line %(first_line)s "
+                            "but at %(time)s here", **known,
+                        ))
                 block.setdefault(field, (value, line))
         room_name = " ".join(record.get("room", "").split())
         capacity, ok = _parse_count(record.get("capacity", ""))
         if not ok:
-            problems.append(f"line {line}: capacity '{record['capacity'].strip()}' is not a whole number")
+            problems.append(_(
+                "line %(line)s: capacity '%(capacity)s' is not a whole number", line=line, capacity=record["capacity"].strip()
+            ))
         if room_name:
             room = new_rooms.setdefault(fold(room_name), {"name": room_name, "line": line})
             if capacity is not None:
                 if "capacity" in room and room["capacity"][0] != capacity:
-                    problems.append(
-                        f"line {line}: room '{room_name}' has capacity {room['capacity'][0]} on line "
-                        f"{room['capacity'][1]} but {capacity} here"
-                    )
+                    problems.append(_(
+                        "line %(line)s: room '%(room)s' has capacity %(first)s on line %(first_line)s "
+                        "but %(capacity)s here",
+                        line=line, room=room_name, first=room["capacity"][0], first_line=room["capacity"][1],
+                        capacity=capacity,
+                    ))
                 room.setdefault("capacity", (capacity, line))
             location = " ".join(record.get("room_location", "").split())
             if location:
                 room.setdefault("location", location)
         elif capacity is not None:
-            problems.append(f"line {line}: a capacity is given but no room")
+            problems.append(_("line %(line)s: a capacity is given but no room", line=line))
         place_limit, ok = _parse_count(record.get("place_limit", ""))
         if not ok:
-            problems.append(f"line {line}: place limit '{record['place_limit'].strip()}' is not a whole number")
+            problems.append(_(
+                "line %(line)s: place limit '%(limit)s' is not a whole number",
+                line=line, limit=record["place_limit"].strip(),
+            ))
         if block_name and title:
             key = (fold(block_name), fold(title))
             if key in seen_sessions:
-                problems.append(f"line {line}: session '{title}' in block '{block_name}' is also on line {seen_sessions[key]}")
+                problems.append(_(
+                    "line %(line)s: session '%(session)s' in block '%(block)s' is also on line %(other_line)s",
+                    line=line, session=title, block=block_name, other_line=seen_sessions[key],
+                ))
             seen_sessions[key] = line
             if room_name and kind in ("session", "plenary"):
                 use = (fold(block_name), fold(room_name))
                 if use in room_use:
                     other_title, other_line = room_use[use]
-                    problems.append(
-                        f"line {line}: room '{room_name}' already holds '{other_title}' (line {other_line}) "
-                        f"in block '{block_name}'"
-                    )
+                    problems.append(_(
+                        "line %(line)s: room '%(room)s' already holds '%(session)s' (line %(other_line)s) "
+                        "in block '%(block)s'",
+                        line=line, room=room_name, session=other_title, other_line=other_line, block=block_name,
+                    ))
                 else:
                     room_use[use] = (title, line)
         items.append({
@@ -941,10 +999,13 @@ def apply_program(db, table, *, dry_run=False):
         })
     for key, room in new_rooms.items():
         if key not in rooms and "capacity" not in room:
-            problems.append(f"line {room['line']}: room '{room['name']}' is new and needs a capacity")
+            problems.append(_("line %(line)s: room '%(room)s' is new and needs a capacity", line=room["line"], room=room["name"]))
     for key, block in new_blocks.items():
         if key not in blocks and not ("starts_at" in block and "ends_at" in block):
-            problems.append(f"line {block['line']}: block '{block['name']}' is new and needs a start and an end time")
+            problems.append(_(
+                "line %(line)s: block '%(block)s' is new and needs a start and an end time",
+                line=block["line"], block=block["name"],
+            ))
     if problems:
         raise ImportRejected(problems)
 

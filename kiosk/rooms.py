@@ -249,9 +249,12 @@ def alert_text(room):
         text = _("%(room)s is %(percent)s%% full.", room=room["name"], percent=room["percent"])
     alternative = room.get("alternative")
     if alternative and alternative["places_left"] is not None:
-        text += " " + _(
-            "Send people to %(session)s in %(other)s (%(places)s places left).",
-            session=alternative["session"], other=alternative["room"], places=alternative["places_left"],
+        from flask_babel import ngettext
+
+        text += " " + ngettext(
+            "Send people to %(session)s in %(other)s (%(num)s place left).",
+            "Send people to %(session)s in %(other)s (%(num)s places left).",
+            alternative["places_left"], session=alternative["session"], other=alternative["room"],
         )
     elif alternative:
         text += " " + _("Send people to %(session)s in %(other)s.", session=alternative["session"], other=alternative["room"])

@@ -90,6 +90,12 @@ def test_pot_is_up_to_date(pot, extracted):
     )
 
 
+def test_message_contexts_are_extracted(extracted):
+    """pgettext is among pybabel's default keywords: 'Next' page and 'Next' session are two entries."""
+    contexts = {message.context for message in extracted if message.id == "Next"}
+    assert {"pagination", "session"} <= contexts
+
+
 def test_every_source_string_has_dutch(extracted, dutch):
     """Checked against the code itself, so a new string fails here even before the .pot is regenerated."""
     translated = {key(m) for m in dutch if m.id and all(forms(m.string)) and not m.fuzzy}
@@ -197,3 +203,40 @@ def test_language_switch_back_and_forth(compiled_catalogs, organiser_client):
     assert "Overzicht" in page_in(organiser_client, "nl", "/admin/program")
     assert "Overview" in page_in(organiser_client, "en", "/admin/program")
     assert "Overzicht" in page_in(organiser_client, "nl", "/admin/program")
+
+
+def test_outside_a_request_the_source_language(app):
+    """The CLI runs in an app context without a request: English, and choosing it never fails."""
+    from flask_babel import get_locale, gettext
+
+    from kiosk.extensions import select_locale
+
+    assert gettext("line %(line)s: name is missing", line=3) == "line 3: name is missing"  # no app at all
+    with app.app_context():
+        assert select_locale() == "en"
+        assert str(get_locale()) == "en"
+
+
+def test_account_errors_in_the_language_of_the_request(compiled_catalogs, app, db):
+    from flask_babel import force_locale
+
+    from kiosk.data import accounts
+
+    with pytest.raises(accounts.AccountError, match="at least 8 characters"):
+        accounts.add_user(db, "a@example.org", "short", "host")
+    with app.test_request_context(), force_locale("nl"):
+        with pytest.raises(accounts.AccountError, match="minstens 8 tekens"):
+            accounts.add_user(db, "a@example.org", "short", "host")
+
+
+@pytest.mark.parametrize("places, dutch, english", [(1, "1 plaats vrij", "1 place left"), (5, "5 plaatsen vrij", "5 places left")])
+def test_places_left_has_plural_forms(compiled_catalogs, app, places, dutch, english):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ ngettext('%(num)s place left', '%(num)s places left', n) }}"
+    with app.test_request_context():
+        with force_locale("nl"):
+            assert render_template_string(template, n=places) == dutch
+        with force_locale("en"):
+            assert render_template_string(template, n=places) == english

@@ -13,6 +13,7 @@ from kiosk import importer
 from kiosk.data.badges import normalise
 from kiosk.db import connect, migrate
 from kiosk.text import search_text
+from test_i18n import compiled_catalogs  # noqa: F401  (the .mo files the Dutch tests read)
 
 PROGRAM = """\
 Blok;Begin;Einde;Sessie;Soort;Zaal;Capaciteit;Plaatsen;Verzamelpunt;Omschrijving
@@ -493,3 +494,36 @@ def test_cells_are_trimmed(tmp_path):
     (row,) = attendees(db)
     assert (row["name"], row["email"], json.loads(row["extra"])) == ("Jan Bos", "jan@x.nl", {"Notitie": "hallo"})
     assert choices(db) == {("Jan Bos", "Middag"): "Europa"}
+
+
+def test_preview_problems_in_the_organisers_language(compiled_catalogs, import_client, demo_db):
+    assert import_client.post("/language", data={"language": "nl"}).status_code in (302, 303)
+    page = upload(import_client, "attendees", "fout.csv", b"Naam,E-mail,Middagsessies\n,a@b.nl,\nJan,jan@,Foo\n")
+    assert page.status_code == 200
+    assert "regel 2: de naam ontbreekt" in page.text
+    assert "regel 3: e-mail &#39;jan@&#39; is geen geldig adres" in page.text
+    assert "regel 3: sessie &#39;Foo&#39; zit niet in blok &#39;Middagsessies&#39;" in page.text
+    assert "name is missing" not in page.text
+
+
+def test_preview_shows_the_kind_in_words(compiled_catalogs, import_client):
+    import_client.post("/language", data={"language": "nl"})
+    page = upload(import_client, "program", "programma.csv", b"Blok;Sessie;Soort\nMiddagsessies;Rondje Zaan;wandeling\n")
+    assert page.status_code == 200 and "<td>wandeling</td>" in page.text
+    import_client.post("/language", data={"language": "en"})
+    page = upload(import_client, "program", "programma.csv", b"Blok;Sessie;Soort\nMiddagsessies;Rondje Zaan;plenair\n")
+    assert "<td>plenary</td>" in page.text
+
+
+def test_cli_prints_problems_in_english(compiled_catalogs, demo_app, tmp_path, monkeypatch):
+    """Scripts parse these lines: the CLI stays English whatever the event's default language."""
+    monkeypatch.setenv("LANG", "nl_NL.UTF-8")
+    bad = write(tmp_path, "fout.csv", "Naam,E-mail,Middagsessies\n,a@b.nl,\nJan,jan@,Foo\n")
+    result = demo_app.test_cli_runner().invoke(args=["import", "attendees", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "import rejected: 3 problems",
+        "line 2: name is missing",
+        "line 3: e-mail 'jan@' is not a valid address",
+        "line 3: session 'Foo' is not in block 'Middagsessies'",
+    ]

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.db import immediate, now_utc
@@ -12,7 +13,10 @@ PAIRING_VALID_FOR = timedelta(days=7)
 
 
 class AccountError(ValueError):
-    """A user or station request that cannot be honoured, with a message for people."""
+    """A user or station request that cannot be honoured, with a message for people.
+
+    The message is in the language of the request (English in the CLI and without Flask).
+    """
 
 
 def hash_token(token):
@@ -24,14 +28,14 @@ def add_user(db, email, password, role):
     """Create an account; raises AccountError for a taken e-mail or a short password."""
     email = (email or "").strip()
     if "@" not in email:
-        raise AccountError(f"not an e-mail address: {email!r}")
+        raise AccountError(_("not an e-mail address: %(email)s", email=repr(email)))
     if role not in ("organiser", "host"):
-        raise AccountError(f"unknown role: {role!r}")
+        raise AccountError(_("unknown role: %(role)s", role=repr(role)))
     if len(password or "") < 8:
-        raise AccountError("the password must have at least 8 characters")
+        raise AccountError(_("the password must have at least 8 characters"))
     with immediate(db):
         if db.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
-            raise AccountError(f"a user with e-mail {email} exists already")
+            raise AccountError(_("a user with e-mail %(email)s exists already", email=email))
         user_id = db["users"].insert(
             {
                 "email": email,
@@ -70,9 +74,9 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
     """Create a station; returns (station, api_token, pairing_secret), the secrets shown once."""
     name = (name or "").strip()
     if not name:
-        raise AccountError("a station needs a name")
+        raise AccountError(_("a station needs a name"))
     if mode not in ("entrance", "room"):
-        raise AccountError(f"unknown mode: {mode!r}")
+        raise AccountError(_("unknown mode: %(mode)s", mode=repr(mode)))
     token = "kst_" + secrets.token_urlsafe(32)
     pairing_secret = secrets.token_urlsafe(24)
     with immediate(db):
@@ -80,14 +84,14 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
             if room_id is None:
                 rows = list(db.query("SELECT id FROM rooms WHERE name = ? COLLATE NOCASE", [(room_name or "").strip()]))
                 if not rows:
-                    raise AccountError(f"no room named {room_name!r}")
+                    raise AccountError(_("no room named %(room)s", room=repr(room_name)))
                 room_id = rows[0]["id"]
             elif not db.execute("SELECT 1 FROM rooms WHERE id = ?", [room_id]).fetchone():
-                raise AccountError("no such room")
+                raise AccountError(_("no such room"))
         else:
             room_id = None
         if db.execute("SELECT 1 FROM stations WHERE name = ?", [name]).fetchone():
-            raise AccountError(f"a station named {name} exists already")
+            raise AccountError(_("a station named %(name)s exists already", name=name))
         station_id = db["stations"].insert(
             {
                 "name": name,
