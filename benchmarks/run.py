@@ -10,7 +10,6 @@ client. Figures are medians of repeated runs. Load goes to 127.0.0.1 only.
 
 import argparse
 import csv
-import json
 import os
 import platform
 import random
@@ -148,7 +147,8 @@ def free_port():
 def start_server(tmp, db_path):
     port = free_port()
     env = dict(os.environ, KIOSK_DB=str(db_path), KIOSK_INSTANCE=str(tmp / "instance"),
-               KIOSK_SCAN_GUESS_LIMIT="[1000000000, 60]")
+               # The unknown-code path is measured, so the guessing limits must not answer 429 here.
+               KIOSK_SCAN_GUESS_LIMIT="[1000000000, 60]", KIOSK_SCAN_GUESS_CLIENT_LIMIT="[1000000000, 60]")
     process = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -310,7 +310,7 @@ def main(argv=None):
     )
     if not args.skip_browser:
         bench_subprocess(
-            table, "bench_scan_browser.py", ["--runs", str(size["browser_runs"])], r"scan-to-welcome (p50|p95)[^:]*: ([\d.]+) ms",
+            table, "bench_scan_browser.py", ["--runs", str(size["browser_runs"])], r"badge in view -> welcome (p50|p95) ([\d.]+) ms",
             lambda t, m: t.add(f"scan-to-welcome in Chromium, fake camera: {m[1]}", float(m[2]), "ms", 300 if m[1] == "p95" else None),
             timeout=600,
         )
@@ -325,7 +325,6 @@ def main(argv=None):
             "Load client and server share the machine's cores.\n\n" + table.markdown() + "\n"
         )
         print(f"results written to {out}")
-    missed = [row for row in table.rows if row[3] == "MISSED"]
     return 0
 
 

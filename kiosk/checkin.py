@@ -29,11 +29,18 @@ class TooManyAttempts(Exception):
     """The station guessed too many unknown codes in a short time."""
 
 
+def current_event():
+    """The event, read once per request."""
+    if "event" not in g:
+        g.event = get_event(get_db())
+    return g.event
+
+
 def station_language(station):
     """The language answers at STATION are given in: its own, else the event's."""
     if station and station.get("language"):
         return station["language"]
-    event = get_event(get_db())
+    event = current_event()
     return (event or {}).get("language") or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
@@ -68,7 +75,7 @@ def describe(result):
     name = attendee.get("name", "")
     room = (result.get("room") or {}).get("name", "")
     outcome = result["outcome"]
-    event = get_event(get_db())
+    event = current_event()
     if outcome == "checked_in":
         if room and result.get("warning") == "not_registered":
             # One sentence, not two joined: a translation may need another order.

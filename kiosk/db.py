@@ -86,6 +86,15 @@ def immediate(db):
             db.execute("COMMIT")
 
 
+def one(db, sql, params=()):
+    """The first row of SQL as a dict, or None; for hot paths (no savepoint around the read)."""
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([column[0] for column in cursor.description], row))
+
+
 def now_utc():
     """The current time as an ISO 8601 string in UTC, the form every timestamp is stored in."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kiosk.db import immediate, now_utc
+from kiosk.db import immediate, now_utc, one
 
 PAIRING_VALID_FOR = timedelta(days=7)
 
@@ -144,15 +144,13 @@ def station_for_token(db, token):
     if not token or len(token) > 200:
         return None
     digest = hash_token(token)
-    rows = list(
-        db.query(
-            f"""SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id
-                WHERE stations.revoked_at IS NULL AND (stations.token_hash = :digest OR stations.id IN (
-                    SELECT station_id FROM station_devices WHERE token_hash = :digest AND revoked_at IS NULL))""",
-            {"digest": digest},
-        )
+    return one(
+        db,
+        f"""SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id
+            WHERE stations.revoked_at IS NULL AND (stations.token_hash = :digest OR stations.id IN (
+                SELECT station_id FROM station_devices WHERE token_hash = :digest AND revoked_at IS NULL))""",
+        {"digest": digest},
     )
-    return rows[0] if rows else None
 
 
 def pairing_station(db, pairing_secret):

@@ -2,7 +2,7 @@
 
 import secrets
 
-from kiosk.db import now_utc
+from kiosk.db import now_utc, one
 
 # No 0/O, 1/I/L, U: nothing that reads as something else on a printed badge.
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -63,17 +63,15 @@ def find_badge(db, code):
     if normal is None:
         return None
     column = "code" if normal.startswith(CODE_PREFIX) else "short_code"
-    rows = list(
-        db.query(
-            f"""SELECT badges.id AS badge_id, badges.code, badges.short_code, badges.replaced_at,
-                       attendees.id AS attendee_id, attendees.name, attendees.organisation,
-                       attendees.role, attendees.status
-                FROM badges JOIN attendees ON attendees.id = badges.attendee_id
-                WHERE badges.{column} = ?""",
-            [normal],
-        )
+    return one(
+        db,
+        f"""SELECT badges.id AS badge_id, badges.code, badges.short_code, badges.replaced_at,
+                   attendees.id AS attendee_id, attendees.name, attendees.organisation,
+                   attendees.role, attendees.status
+            FROM badges JOIN attendees ON attendees.id = badges.attendee_id
+            WHERE badges.{column} = ?""",
+        [normal],
     )
-    return rows[0] if rows else None
 
 
 def current_badge(db, attendee_id):

@@ -3,11 +3,12 @@
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from kiosk.db import one
+
 
 def get_event(db):
     """The event row, or None before an event is set up."""
-    rows = list(db.query("SELECT * FROM event WHERE id = 1"))
-    return rows[0] if rows else None
+    return one(db, "SELECT * FROM event WHERE id = 1")
 
 
 def event_zone(event):

@@ -17,7 +17,7 @@ from datetime import timezone
 from kiosk.data.badges import find_badge
 from kiosk.data.event import get_event
 from kiosk.data.rooms import block_time_utc, event_clock, places_of, room_counts, room_sessions
-from kiosk.db import immediate, now_utc
+from kiosk.db import immediate, now_utc, one
 
 OUTCOMES = ("checked_in", "already", "unknown", "replaced", "cancelled", "full", "checked_out", "not_inside")
 
@@ -107,8 +107,7 @@ def _attendee_as_badge(db, attendee_id):
 
 
 def _presence(db, attendee_id):
-    rows = list(db.query("SELECT * FROM presence WHERE attendee_id = ?", [attendee_id]))
-    return rows[0] if rows else None
+    return one(db, "SELECT * FROM presence WHERE attendee_id = ?", [attendee_id])
 
 
 def _entrance(db, result, presence, direction):
