@@ -307,3 +307,10 @@ def m0003_create_rate_limits(db):
 def m0004_index_undoes(db):
     # "Was this scan undone?" is asked for every scan shown in a history or a door's list.
     db.execute("CREATE INDEX scans_undoes ON scans(undoes) WHERE undoes IS NOT NULL")
+
+
+@migrations()
+def m0005_index_attendee_search(db):
+    # Search walks this index in name order and stops at the first page of matches,
+    # reading search_text from the index itself instead of every table row.
+    db.execute("CREATE INDEX attendees_name_search ON attendees(last_name, first_name, id, search_text)")
