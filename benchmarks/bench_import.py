@@ -46,6 +46,18 @@ def rows(count, seed=1):
     return out
 
 
+def write_xlsx(data, path):
+    """DATA (rows, header first) as an .xlsx file at PATH."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    for row in data:
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
 def timed(label, func, repeat=1, setup=None):
     """Run FUNC REPEAT times (after SETUP each time) and print the best wall-clock time with its CPU time.
 
@@ -94,14 +106,7 @@ def main():
         db.close()
         if args.no_xlsx:
             return
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet()
-        for row in data:
-            sheet.append(row)
-        xlsx_path = tmp / "attendees.xlsx"
-        workbook.save(xlsx_path)
+        xlsx_path = write_xlsx(data, tmp / "attendees.xlsx")
         db = fresh_db(tmp / "xlsx.db")
         timed(f"import xlsx {n} attendees", lambda: importer.import_attendees(db, xlsx_path))
         db.close()

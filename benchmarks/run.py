@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import loadgen  # noqa: E402
-from bench_import import fresh_db, rows  # noqa: E402
+from bench_import import fresh_db, rows, write_xlsx  # noqa: E402
 
 from kiosk import importer  # noqa: E402
 from kiosk.data import accounts  # noqa: E402
@@ -105,15 +105,7 @@ def write_inputs(tmp, count):
     csv_path = tmp / "attendees.csv"
     with open(csv_path, "w", newline="", encoding="utf-8-sig") as f:
         csv.writer(f, delimiter=";").writerows(data)
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    for row in data:
-        sheet.append(row)
-    xlsx_path = tmp / "attendees.xlsx"
-    workbook.save(xlsx_path)
-    return csv_path, xlsx_path
+    return csv_path, write_xlsx(data, tmp / "attendees.xlsx")
 
 
 def bench_import(table, tmp, size):

@@ -120,16 +120,21 @@ def print_view():
     chosen = _select(db, selection)
     reprints = printing.reprints(chosen)
     if reprints and not _confirmed():
-        return render_template(
-            "badges/confirm_reprint.html",
-            selection=selection,
-            query=_query(selection),
-            reprints=reprints,
-            chosen=chosen,
-            action="print",
-            labels=LAYOUT_LABELS,
-        )
+        return _confirm_reprint(selection, chosen, reprints, "print")
     return print_page(db, chosen, selection["layout"], query=_query(selection), logged=False)
+
+
+def _confirm_reprint(selection, chosen, reprints, action):
+    """The page that lists badges printed before and asks whether to print them again."""
+    return render_template(
+        "badges/confirm_reprint.html",
+        selection=selection,
+        query=_query(selection),
+        reprints=reprints,
+        chosen=chosen,
+        action=action,
+        labels=LAYOUT_LABELS,
+    )
 
 
 def print_page(db, chosen, layout_name, *, query, logged):
@@ -213,15 +218,7 @@ def pdf():
         return redirect(url_for("badges.index", **_query(selection)), 303)
     reprints = printing.reprints(chosen)
     if reprints and not _confirmed():
-        return render_template(
-            "badges/confirm_reprint.html",
-            selection=selection,
-            query=_query(selection),
-            reprints=reprints,
-            chosen=chosen,
-            action="pdf",
-            labels=LAYOUT_LABELS,
-        )
+        return _confirm_reprint(selection, chosen, reprints, "pdf")
     data = render_pdf(chosen, selection["layout"], event_name=_event_name(db))
     printing.record_prints(db, [b["badge_id"] for b in chosen], layout=selection["layout"], printed_by=actor_name())
     return _pdf_response(data, f"badges-{selection['layout']}.pdf", attachment=True)

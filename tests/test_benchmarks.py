@@ -1,0 +1,33 @@
+"""The benchmark command runs end to end at tiny sizes, so it never rots."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, chromium_or_skip
+
+
+@pytest.mark.slow
+def test_benchmark_smoke_run_prints_every_figure(tmp_path):
+    chromium_or_skip()
+    out = tmp_path / "results.md"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--smoke", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for figure in (
+        "import 600 attendees from CSV",
+        "attendee search",
+        "check-in at 32 clients: p99 latency",
+        "duplicate scan at 32 clients",
+        "unknown code at 32 clients",
+        "occupancy of all",
+        "badge PDF, 20 badges, layout a6",
+        "scan-to-welcome in Chromium",
+        "server peak memory",
+    ):
+        assert figure in result.stdout, figure
+    assert "failed" not in result.stdout and "errors" not in result.stdout
+    assert "| figure | measured | target |" in out.read_text()
