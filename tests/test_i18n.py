@@ -110,7 +110,7 @@ def test_every_msgid_in_the_pot_has_dutch(pot, dutch):
     for message in pot:
         if not message.id:
             continue
-        entry = dutch.get(message.id)
+        entry = dutch.get(message.id, message.context)
         if entry is None or not all(forms(entry.string)) or len(forms(entry.string)) != len(forms(message.id)):
             untranslated.append(key(message))
         elif entry.fuzzy:
