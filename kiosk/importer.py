@@ -755,10 +755,20 @@ def _write_attendees(db, rows, fields, block_columns, dry_run):
     if dry_run:
         return report
 
-    # A big first import loads faster with the search indexes built once at the end.
-    bulk = indexes_rebuilt_after(db, "attendees") if len(new_rows) > BULK_ROWS else contextlib.nullcontext()
-    with bulk:
-        _insert_attendees(db, new_rows, now)
+    # A big first import loads faster with the secondary indexes built once at the end.
+    with contextlib.ExitStack() as bulk:
+        if len(new_rows) > BULK_ROWS:
+            for table in ("attendees", "choices", "badges"):
+                bulk.enter_context(indexes_rebuilt_after(db, table))
+        _write_rows(db, new_rows, updates, choice_deletes, choice_inserts, now)
+        with_badge = {r[0] for r in db.execute("SELECT DISTINCT attendee_id FROM badges WHERE replaced_at IS NULL")}
+        report["badges"] = issue_badges(db, [row["id"] for row in rows if row["id"] not in with_badge], now=now)
+    return report
+
+
+def _write_rows(db, new_rows, updates, choice_deletes, choice_inserts, now):
+    """Insert and update the attendees and their choices of an import."""
+    _insert_attendees(db, new_rows, now)
     if updates:
         # Registration ids move between people only through NULL, so the UNIQUE index never trips midway.
         db.conn.executemany(
@@ -781,9 +791,6 @@ def _write_attendees(db, rows, fields, block_columns, dry_run):
         db.conn.executemany(
             "INSERT INTO choices (attendee_id, block_id, session_id) VALUES (?, ?, ?)", choice_inserts
         )
-    with_badge = {r[0] for r in db.execute("SELECT DISTINCT attendee_id FROM badges WHERE replaced_at IS NULL")}
-    report["badges"] = issue_badges(db, [row["id"] for row in rows if row["id"] not in with_badge], now=now)
-    return report
 
 
 @functools.lru_cache(maxsize=1024)

@@ -18,7 +18,7 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for figure in (
-        "import 600 attendees from CSV",
+        "import 600 attendees from CSV (median of 1)",
         "attendee search",
         "check-in at 32 clients: p99 latency",
         "duplicate scan at 32 clients",
