@@ -84,7 +84,8 @@ def machine():
         except Exception:
             versions[package] = "?"
     try:
-        versions["chromium"] = subprocess.run(["chromium", "--version"], capture_output=True, text=True, timeout=20).stdout.strip().split()[-1]
+        shown = subprocess.run(["chromium", "--version"], capture_output=True, text=True, timeout=20).stdout
+        versions["chromium"] = re.search(r"\d+(\.\d+)+", shown).group(0)
     except Exception:
         versions["chromium"] = "not found"
     return {"cores": os.cpu_count(), "cpu": cpu, "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "versions": versions}
