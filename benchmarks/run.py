@@ -36,7 +36,6 @@ from kiosk import importer  # noqa: E402
 from kiosk.data import accounts  # noqa: E402
 from kiosk.data import attendees as attendees_data  # noqa: E402
 from kiosk.data import rooms as rooms_data  # noqa: E402
-from kiosk.db import connect  # noqa: E402
 
 FULL = {"attendees": 50_000, "scans": 200_000, "runs": 3, "requests": {1: 600, 8: 2400, 32: 4800}, "badges": 1000, "browser_runs": 20, "search_reps": 30}
 SMOKE = {"attendees": 600, "scans": 3_000, "runs": 1, "requests": {1: 20, 8: 40, 32: 64}, "badges": 20, "browser_runs": 2, "search_reps": 3}

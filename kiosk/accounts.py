@@ -1,6 +1,6 @@
 """Logging in and out, and who may open which page."""
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_user, logout_user
 
@@ -69,12 +69,6 @@ def actor_name():
     if g.get("station"):
         return f"station:{g.station['name']}"
     return "anonymous"
-
-
-def require_role(*roles):
-    """Abort with 403 unless the requester has one of ROLES (for checks inside a view)."""
-    if not current_roles() & set(roles):
-        abort(403)
 
 
 @bp.get("/login")

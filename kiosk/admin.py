@@ -4,6 +4,7 @@ from flask import Blueprint, abort, request
 
 from kiosk.accounts import organiser_required
 from kiosk.data import attendees as attendees_data
+from kiosk.data import printing
 from kiosk.data import rooms as rooms_data
 from kiosk.data.event import get_event
 from kiosk.db import get_db
@@ -35,7 +36,7 @@ def attendees():
     page = min(max(request.args.get("page", 1, type=int), 1), 100_000)  # a huge page overflows SQLite's OFFSET: 500
     per_page = 50
     rows = attendees_data.search(db, query, limit=per_page + 1, offset=(page - 1) * per_page)
-    badge_status = _badge_status_map(db, [row["id"] for row in rows])
+    badge_status = printing.badge_status_map(db, [row["id"] for row in rows])
     return render(
         "admin/attendees.html",
         "admin/_attendee_rows.html",
@@ -48,14 +49,6 @@ def attendees():
     )
 
 
-def _badge_status_map(db, attendee_ids):
-    try:
-        from kiosk.data.printing import badge_status_map
-    except ImportError:  # badge printing not installed in this build
-        return {}
-    return badge_status_map(db, attendee_ids)
-
-
 @bp.get("/admin/attendees/<int:attendee_id>")
 @organiser_required
 def attendee(attendee_id):
@@ -64,16 +57,12 @@ def attendee(attendee_id):
     person = attendees_data.get(db, attendee_id)
     if person is None:
         abort(404)
-    try:
-        from kiosk.data.printing import badge_status
-    except ImportError:
-        badge_status = None
     return render(
         "admin/attendee.html",
         attendee=person,
         program=attendees_data.personal_program(db, attendee_id),
         history=attendees_data.scan_history(db, attendee_id),
-        badge_status=badge_status(db, attendee_id) if badge_status else None,
+        badge_status=printing.badge_status(db, attendee_id),
     )
 
 

@@ -478,16 +478,10 @@ def _gc_paused():
 
 
 def record_audit(db, actor, action, detail):
-    """Write an audit line through kiosk.data.audit, or straight into audit_log if that module is missing."""
-    try:
-        from kiosk.data.audit import record
-    except ImportError:
-        db.execute(
-            "INSERT INTO audit_log (created_at, actor, action, detail) VALUES (?, ?, ?, ?)",
-            [now_utc(), actor or "?", action, str(detail)[:1000]],
-        )
-    else:
-        record(db, actor, action, detail)
+    """Write an audit line for an import."""
+    from kiosk.data.audit import record
+
+    record(db, actor, action, detail)
 
 
 # Attendees
