@@ -787,6 +787,18 @@ def _write_rows(db, new_rows, updates, choice_deletes, choice_inserts, now):
         )
 
 
+def _upsert(db, table, values, old, counts, dry_run):
+    """Insert VALUES, or update the OLD row when they differ; counts the action; returns the id."""
+    if old is None:
+        counts["added"] += 1
+        return None if dry_run else db[table].insert(values).last_pk
+    changed = any(values[k] != old[k] for k in values)
+    counts["updated" if changed else "unchanged"] += 1
+    if changed and not dry_run:
+        db[table].update(old["id"], values)
+    return old["id"]
+
+
 @functools.lru_cache(maxsize=1024)
 def _extra_json(items):
     return json.dumps(dict(items), ensure_ascii=False) if items else "{}"
@@ -1028,30 +1040,14 @@ def apply_program(db, table, *, dry_run=False):
         values = {"name": room["name"]}
         values["capacity"] = room["capacity"][0] if "capacity" in room else old["capacity"]
         values["location"] = room.get("location", old["location"] if old else "")
-        if old is None:
-            report["rooms"]["added"] += 1
-            room_ids[key] = None if dry_run else db["rooms"].insert(values).last_pk
-        else:
-            room_ids[key] = old["id"]
-            changed = any(values[k] != old[k] for k in values)
-            report["rooms"]["updated" if changed else "unchanged"] += 1
-            if changed and not dry_run:
-                db["rooms"].update(old["id"], values)
+        room_ids[key] = _upsert(db, "rooms", values, old, report["rooms"], dry_run)
     block_ids = {}
     for key, block in new_blocks.items():
         old = blocks.get(key)
         values = {"name": block["name"]}
         for field in ("starts_at", "ends_at"):
             values[field] = block[field][0] if field in block else old[field]
-        if old is None:
-            report["blocks"]["added"] += 1
-            block_ids[key] = None if dry_run else db["blocks"].insert(values).last_pk
-        else:
-            block_ids[key] = old["id"]
-            changed = any(values[k] != old[k] for k in values)
-            report["blocks"]["updated" if changed else "unchanged"] += 1
-            if changed and not dry_run:
-                db["blocks"].update(old["id"], values)
+        block_ids[key] = _upsert(db, "blocks", values, old, report["blocks"], dry_run)
     for item in items:
         block_id = block_ids[item["block"]]
         values = {
