@@ -2,7 +2,7 @@
 
 from flask import has_request_context, request, session
 from flask_babel import Babel
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
@@ -16,7 +16,7 @@ SOURCE_LANGUAGE = "en"
 
 
 def select_locale():
-    """The language of the switch, else of the station, else of the browser, else of the event.
+    """A kiosk station's own language; else the switch, else the browser, else the event's.
 
     Outside a request (the `kiosk` CLI, scripts) the source language: command output stays English
     and parseable, and there is no session or browser to ask.
@@ -26,10 +26,15 @@ def select_locale():
     if not has_request_context():
         return SOURCE_LANGUAGE
     languages = current_app.config["LANGUAGES"]
+    station = g.get("station")
+    if station and not current_user.is_authenticated:
+        # A kiosk screen speaks one language: the one its scan answers are given in.
+        from kiosk.checkin import station_language
+
+        return station_language(station)
     chosen = session.get("language")
     if chosen in languages:
         return chosen
-    station = g.get("station")
     if station and station.get("language") in languages:
         return station["language"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -313,3 +313,12 @@ def test_override_needs_the_doors_own_full_answer(demo_app, demo_db):
     # Not a 'full' answer, and not this door's: refused either way.
     assert door.post("/kiosk/scan", data={"override_scan": scan_id}, headers=HX).status_code == 403
     assert other.post("/kiosk/scan", data={"override_scan": scan_id}, headers=HX).status_code == 403
+
+
+def test_kiosk_screen_speaks_the_language_of_its_answers(demo_app, demo_db):
+    # No language of its own: the event's (Dutch), even in an English browser.
+    client, _station, _token = station_client(demo_app, demo_db, "Ingang")
+    page = client.get("/kiosk", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="nl">' in page
+    answer = scan(client, badge_of(demo_db, 6)[3])
+    assert "Welkom" in text(answer) and "Ingecheckt" in text(answer)
