@@ -3,7 +3,7 @@ latency while 100 host tablet pages stay open and live (polling).
 
 Run: .venv/bin/python benchmarks/bench_rooms.py [--attendees 50000] [--scans 200000] [--pages 100] [--seconds 20]
 Prints one figure per line with its target. Builds its own temporary database; the load goes to a
-`kiosk serve` (gunicorn) subprocess on a free 127.0.0.1 port only, and every loop is bounded in
+`kiosk serve` (granian) subprocess on a free 127.0.0.1 port only, and every loop is bounded in
 count and in time.
 """
 
@@ -207,7 +207,7 @@ def free_port():
 
 
 class Server:
-    """`kiosk serve` on a loopback port, with the production defaults (2 workers x 16 threads)."""
+    """`kiosk serve` on a loopback port, with the production defaults (2 workers x 2 threads)."""
 
     def __init__(self, database, instance, workers, threads):
         self.port = free_port()
@@ -379,7 +379,7 @@ def main():
     parser.add_argument("--pages", type=int, default=100, help="host tablet pages kept open and live")
     parser.add_argument("--seconds", type=float, default=20, help="length of the check-in run with the pages open")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-rooms-") as folder:

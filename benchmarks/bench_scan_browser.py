@@ -6,7 +6,7 @@ frame 0, so the badge appears LEAD_IN seconds after the first camera frame reach
 init script (bench instrumentation only) reads a frame's capture time and media time (time since
 frame 0) to place the badge's first frame on the page clock, and records the moment the scan is
 posted and the moment the green answer enters the DOM; the figure per run is welcome - badge. It includes
-decoding, the POST to gunicorn, the database write and the swap; the frame period (33 ms at 30 fps)
+decoding, the POST to the server, the database write and the swap; the frame period (33 ms at 30 fps)
 bounds its precision.
 
     .venv/bin/python benchmarks/bench_scan_browser.py [--runs 20] [--lead-in 1.5] [--size 640x480]

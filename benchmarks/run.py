@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/run.py --smoke    # tiny sizes, for CI (writes nothing unless --out)
 
 Builds a fresh database itself (the demo program and 50,000 attendees imported from CSV),
-serves it with `kiosk serve` (gunicorn) on a loopback port and drives it with a bounded
+serves it with `kiosk serve` (granian) on a loopback port and drives it with a bounded
 client. Figures are medians of repeated runs. Load goes to 127.0.0.1 only.
 """
 
@@ -75,7 +75,7 @@ def machine():
     except OSError:
         pass
     versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    for package in ("flask", "gunicorn", "sqlite-utils", "reportlab", "playwright"):
+    for package in ("flask", "granian", "sqlite-utils", "reportlab", "playwright"):
         try:
             from importlib.metadata import version
 

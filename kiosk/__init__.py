@@ -1,6 +1,7 @@
 """Kiosk: event check-in with QR badges and live room occupancy."""
 
 import os
+import weakref
 from pathlib import Path
 
 from flask import Flask
@@ -8,9 +9,32 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class KioskFlask(Flask):
+    """Flask, remembering which views and hooks are plain functions.
+
+    Flask asks inspect whether each view and hook is a coroutine on every request: a
+    twentieth of a scan's time. The answer for a function never changes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_functions = weakref.WeakKeyDictionary()
+
+    def ensure_sync(self, func):
+        try:
+            if self._sync_functions.get(func):
+                return func
+        except TypeError:  # not weakly referenceable: ask Flask
+            return super().ensure_sync(func)
+        ready = super().ensure_sync(func)
+        if ready is func:  # remember plain functions only: a value holding FUNC would keep it alive
+            self._sync_functions[func] = True
+        return ready
+
+
 def create_app(test_config=None):
     """Create and configure the Kiosk app."""
-    app = Flask(
+    app = KioskFlask(
         __name__,
         instance_path=os.environ.get("KIOSK_INSTANCE") or str(ROOT / "instance"),
         instance_relative_config=True,

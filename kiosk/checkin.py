@@ -6,9 +6,8 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from kiosk.accounts import actor_name, allow, current_roles, station_required
+from kiosk.accounts import actor_name, allow, current_roles, signed_in_user_id, station_required
 from kiosk.data import attendees as attendees_data
 from kiosk.data import printing
 from kiosk.data import scans as scans_data
@@ -16,6 +15,7 @@ from kiosk.data.badges import find_badge
 from kiosk.data.event import get_event, local_time
 from kiosk.data.rooms import room_live
 from kiosk.db import get_db
+from kiosk.extensions import locale
 from kiosk.rendering import render, wants_fragment
 from kiosk.security import limiter_blocked, limiter_hit, safe_next_url
 
@@ -57,12 +57,12 @@ def perform_scan(station, *, code=None, attendee_id=None, direction="in", client
         attendee_id=attendee_id,
         direction=direction,
         client_scan_id=client_scan_id,
-        user_id=int(current_user.id) if current_user.is_authenticated else None,
+        user_id=signed_in_user_id(),
         override=override,
     )
     if result["outcome"] == "unknown" and not result.get("replayed"):
         limiter_hit("guess", station["id"], limit=limit)
-    with force_locale(station_language(station)):
+    with force_locale(locale(station_language(station))):
         result["message"] = describe(result)
     return result
 
@@ -173,7 +173,7 @@ def _shown_result(station, scan_id):
     if not row or row["station_id"] != station["id"] or not row["response"]:
         return None
     result = json.loads(row["response"])
-    with force_locale(station_language(station)):
+    with force_locale(locale(station_language(station))):
         result["message"] = describe(result)
     return result
 
@@ -242,7 +242,7 @@ def undo(scan_id):
         if target is None or target["station_id"] != station["id"]:
             abort(403)
     undo_id = scans_data.undo_scan(
-        db, scan_id, user_id=int(current_user.id) if current_user.is_authenticated else None,
+        db, scan_id, user_id=signed_in_user_id(),
         station_id=station["id"] if station else None,
     )
     if station and wants_fragment():
@@ -250,7 +250,7 @@ def undo(scan_id):
         result = {"outcome": "undone" if undo_id else "not_undone", "scan_id": undo_id,
                   "attendee": {"id": attendee["id"], "name": attendee["name"], "organisation": attendee["organisation"]}
                   if attendee else None}
-        with force_locale(station_language(station)):
+        with force_locale(locale(station_language(station))):
             result["message"] = describe(result) if undo_id else _("This check-in was undone already.")
         return render("checkin/kiosk.html", "checkin/_scan_result.html", **kiosk_context(station, result))
     target_url = safe_next_url(request.form.get("next"))

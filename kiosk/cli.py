@@ -142,13 +142,13 @@ def station_revoke_command(name):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
-@click.option("--threads", default=16, show_default=True, type=int, help="Threads per worker.")
+@click.option("--threads", default=2, show_default=True, type=int, help="Python threads per worker.")
 @click.option("--https", "use_https", is_flag=True, help="Serve HTTPS with a certificate made for this machine.")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Certificate (PEM) to serve HTTPS with.")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Private key (PEM) for --cert.")
 @click.option("--demo-if-empty", is_flag=True, help="Build the demo event when the database holds none.")
 def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_empty):
-    """Serve Kiosk with gunicorn, a production WSGI server."""
+    """Serve Kiosk with granian, a production HTTP server."""
     from kiosk import server
 
     server.serve(

@@ -34,7 +34,7 @@ def connect(path):
 
 # One open connection per server thread, reused by its requests: opening a connection
 # and setting its pragmas costs more than a whole check-in. Keyed by process id too,
-# because gunicorn forks workers after the app (and maybe a connection) was created.
+# because the server forks workers after the app (and maybe a connection) was created.
 _per_thread = threading.local()
 
 

@@ -1,11 +1,12 @@
 """Rooms: live occupancy against capacity for host tablets, room doors and the organiser wall.
 
-Live views poll (htmx `every 500ms`) instead of holding server-sent event streams: the
-gthread server has 2 x 16 threads, and an SSE stream holds one for as long as a page is
-open, so 100 host tablets would need 100 threads. A poll carries the version it shows
-(`?v=`); an unchanged room answers 204 without rendering, which htmx leaves as it is.
+Live views poll (htmx `every 500ms`) instead of holding server-sent event streams: a WSGI
+server gives each open SSE stream a Python thread for as long as the page is open, so 100
+host tablets would need 100 threads (the server runs 2 x 2). A poll carries the version it
+shows (`?v=`); an unchanged room answers 204 without rendering, which htmx leaves as it is.
 A changed one is rendered once per version and process and served to every tablet showing
-that room. Keep-alive connections wait in gunicorn's poller between polls, not in a thread.
+that room. Keep-alive connections wait in granian's (Rust) event loop between polls, not in
+a Python thread.
 benchmarks/bench_rooms.py measures what this costs a check-in.
 """
 
@@ -14,9 +15,8 @@ import json
 from flask import Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from kiosk.accounts import host_required, station_required
+from kiosk.accounts import host_required, signed_in_user_id, station_required
 from kiosk.data import rooms as rooms_data
 from kiosk.data import scans as scans_data
 from kiosk.db import get_db
@@ -58,7 +58,7 @@ def shared_fragment(kind, version, build):
 
 
 def _user_id():
-    return int(current_user.id) if current_user.is_authenticated else None
+    return signed_in_user_id()
 
 
 @bp.get("/")

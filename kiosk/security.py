@@ -4,7 +4,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, has_request_context, jsonify, redirect, request, request_finished, url_for
-from flask_login import current_user
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
 
 from kiosk.db import get_db, immediate
@@ -43,7 +43,20 @@ class RowIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building a signer for a request that has no cookie.
+
+    Scanner apps send a bearer token and no cookies; for them the signer was pure overhead.
+    """
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app):
+    app.session_interface = CookieSessions()
     app.config.setdefault("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
     # Before any blueprint adds its rules, so every <int:...> in the app is bounded.
     app.url_map.converters["int"] = RowIdConverter
@@ -70,7 +83,7 @@ def load_station():
 
 def gate():
     """Refuse any route the requester's roles do not open; unmarked views are for organisers."""
-    from kiosk.accounts import current_roles
+    from kiosk.accounts import current_roles, signed_in_user
 
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -80,9 +93,9 @@ def gate():
         return None
     if request.path.startswith("/api/"):
         response = jsonify({"error": "unauthorized", "message": "a valid station token or an organiser session is needed"})
-        response.status_code = 401 if not (current_user.is_authenticated or g.station) else 403
+        response.status_code = 401 if not (signed_in_user() or g.station) else 403
         return response
-    if current_user.is_authenticated or g.station:
+    if signed_in_user() or g.station:
         abort(403)
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
@@ -144,45 +157,50 @@ def _client_limit(bucket):
 def limiter_hit(bucket, key, *, limit):
     """Count one hit for KEY in BUCKET; True when it goes over LIMIT = (hits, seconds).
 
-    A hit in the 'guess' bucket (per station) also counts for the client's address.
+    A hit in the 'guess' bucket (per station) also counts for the client's address, in the
+    same transaction.
     """
     client = _client_limit(bucket)
-    over_client = _hit(client[0], client_key(), client[1]) if client else False
-    return _hit(bucket, key, limit) or over_client
+    with immediate(get_db()):
+        over_client = _hit(client[0], client_key(), client[1]) if client else False
+        return _hit(bucket, key, limit) or over_client
 
 
 def _hit(bucket, key, limit):
+    """Count one hit; the caller holds the write transaction."""
     max_hits, seconds = limit
     now = time.time()
     db = get_db()
-    with immediate(db):
-        row = db.execute(
-            "SELECT window_start, hits FROM rate_limits WHERE bucket = ? AND key = ?", [bucket, str(key)]
-        ).fetchone()
-        if row is None or now - row[0] > seconds:
-            db.execute(
-                "INSERT OR REPLACE INTO rate_limits (bucket, key, window_start, hits) VALUES (?, ?, ?, 1)",
-                [bucket, str(key), now],
-            )
-            return False
-        db.execute("UPDATE rate_limits SET hits = hits + 1 WHERE bucket = ? AND key = ?", [bucket, str(key)])
-        return row[1] + 1 > max_hits
+    row = db.execute("SELECT window_start, hits FROM rate_limits WHERE bucket = ? AND key = ?", [bucket, str(key)]).fetchone()
+    if row is None or now - row[0] > seconds:
+        db.execute(
+            "INSERT OR REPLACE INTO rate_limits (bucket, key, window_start, hits) VALUES (?, ?, ?, 1)",
+            [bucket, str(key), now],
+        )
+        return False
+    db.execute("UPDATE rate_limits SET hits = hits + 1 WHERE bucket = ? AND key = ?", [bucket, str(key)])
+    return row[1] + 1 > max_hits
 
 
 def limiter_blocked(bucket, key, *, limit):
     """True while KEY in BUCKET is over LIMIT = (hits, seconds); counts nothing.
 
     The 'guess' bucket is also blocked while the client's address is over its own limit.
+    Both are read in one query: this runs before every scan.
     """
+    wanted = {(bucket, str(key)): limit}
     client = _client_limit(bucket)
-    if client and _blocked(client[0], client_key(), client[1]):
-        return True
-    return _blocked(bucket, key, limit)
-
-
-def _blocked(bucket, key, limit):
-    max_hits, seconds = limit
-    row = get_db().execute(
-        "SELECT window_start, hits FROM rate_limits WHERE bucket = ? AND key = ?", [bucket, str(key)]
-    ).fetchone()
-    return row is not None and time.time() - row[0] <= seconds and row[1] >= max_hits
+    if client:
+        wanted[(client[0], str(client_key()))] = client[1]
+    pairs = list(wanted)
+    rows = get_db().execute(
+        "SELECT bucket, key, window_start, hits FROM rate_limits WHERE "
+        + " OR ".join(["(bucket = ? AND key = ?)"] * len(pairs)),
+        [value for pair in pairs for value in pair],
+    ).fetchall()
+    now = time.time()
+    for row_bucket, row_key, window_start, hits in rows:
+        max_hits, seconds = wanted[(row_bucket, row_key)]
+        if now - window_start <= seconds and hits >= max_hits:
+            return True
+    return False

@@ -1,4 +1,4 @@
-"""Serving Kiosk: gunicorn, HTTPS on the venue network, the demo on first start."""
+"""Serving Kiosk: granian, HTTPS on the venue network, the demo on first start."""
 
 import datetime
 import ipaddress
@@ -7,54 +7,49 @@ import socket
 from pathlib import Path
 
 import click
-from gunicorn.app.base import BaseApplication
 
 from kiosk.db import get_db
 
 
-class KioskServer(BaseApplication):
-    """gunicorn running the already created app (threads, so open kiosk pages do not block scans)."""
-
-    def __init__(self, app, options):
-        self.application = app
-        self.options = options
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return self.application
-
-
 def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False):
-    """Run the production server until interrupted."""
+    """Run the production server until interrupted.
+
+    granian (a Rust HTTP server) forks WORKERS processes from this one, each running the
+    already created APP in THREADS Python threads. Few threads on purpose: every SQLite call
+    lets go of the GIL, and many threads in one process then hand it back and forth for
+    each statement; 2 per worker keep a long request (a badge PDF) from holding up a
+    worker's scans while costing little.
+    """
+    from granian.constants import Interfaces, SSLProtocols
+    from granian.log import LogLevels
+    from granian.server import Server
+
     instance = Path(app.instance_path)
     if demo_if_empty:
         _demo_if_empty(app)
     scheme = "https" if use_https else "http"
-    if use_https and not cert:
-        cert, key = ensure_certificate(instance)
+    if use_https:
+        cert, key = (cert, key) if cert else ensure_certificate(instance)
     public_host = host if host not in ("0.0.0.0", "::") else lan_address()
     public_url = f"{scheme}://{public_host}:{port}"
     (instance / "public_url").write_text(public_url + "\n")
-    options = {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": 60,
-        "graceful_timeout": 5,
-        "keepalive": 5,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "warning",
-    }
-    if use_https:
-        options.update(certfile=str(cert), keyfile=str(key))
+    server = Server(
+        "kiosk",  # only a label: the app object itself is handed to the workers below
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        log_level=LogLevels.warning,
+        log_access=False,
+        ssl_cert=Path(cert) if use_https else None,
+        ssl_key=Path(key) if use_https else None,
+        ssl_protocol_min=SSLProtocols.tls12,  # venue tablets are not all new
+        workers_kill_timeout=5,
+    )
     click.echo(f"Kiosk serves {app.config['DATABASE']} at {public_url}  (Ctrl+C stops)")
-    KioskServer(app, options).run()
+    # Workers are forked from this process, so they start from the app created here.
+    server.serve(target_loader=lambda: app, wrap_loader=False)
 
 
 def _demo_if_empty(app):

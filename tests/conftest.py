@@ -144,7 +144,7 @@ def free_port():
 
 
 class LiveServer:
-    """`kiosk serve` (gunicorn) in a subprocess on a loopback port, on its own database file."""
+    """`kiosk serve` (granian) in a subprocess on a loopback port, on its own database file."""
 
     def __init__(self, database_path, instance_path, *, workers=1, threads=8, env=None):
         self.port = free_port()
@@ -186,7 +186,7 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(tmp_path, demo_template):
-    """The demo event served by gunicorn on loopback."""
+    """The demo event served by `kiosk serve` on loopback."""
     path = tmp_path / "live.db"
     path.write_bytes(demo_template.read_bytes())
     server = LiveServer(path, tmp_path / "instance")

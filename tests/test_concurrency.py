@@ -51,7 +51,7 @@ def run_clients(count, work):
 
 @pytest.fixture
 def server_with_stations(tmp_path, demo_template):
-    """The demo event on gunicorn (2 workers x 16 threads) with entrance and room stations."""
+    """The demo event on the production server (granian, 2 workers x 16 threads, to race threads as well as processes)."""
     path = tmp_path / "race.db"
     path.write_bytes(demo_template.read_bytes())
     db = connect(path)

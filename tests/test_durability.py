@@ -42,7 +42,7 @@ def get_json(url_port, token, path):
 
 
 def server_pids(process):
-    """The gunicorn master and its workers (children), so a crash takes them all at once."""
+    """The server process and its workers (children), so a crash takes them all at once."""
     pids = [process.pid]
     try:
         with open(f"/proc/{process.pid}/task/{process.pid}/children") as children:

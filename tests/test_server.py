@@ -1,4 +1,4 @@
-"""`kiosk serve`: gunicorn on loopback, HTTPS with a certificate it makes and keeps."""
+"""`kiosk serve`: granian on loopback, HTTPS with a certificate it makes and keeps."""
 
 import os
 import socket
@@ -71,3 +71,27 @@ def test_plain_http_serves_the_demo_and_prints_an_organiser(tmp_path):
     assert "Built the demo event" in output
     assert "e-mail:   organiser@example.org" in output
     assert "password: " in output
+
+
+def test_https_with_the_organisers_own_certificate_and_a_key_in_the_older_format(tmp_path):
+    """--cert and --key: a key in the traditional "BEGIN EC PRIVATE KEY" form serves as well as PKCS#8."""
+    from cryptography.hazmat.primitives import serialization
+
+    from kiosk.server import ensure_certificate
+
+    made = tmp_path / "made"
+    made.mkdir()
+    cert, pkcs8 = ensure_certificate(made)
+    key = serialization.load_pem_private_key(pkcs8.read_bytes(), password=None)
+    traditional = tmp_path / "venue.key"
+    traditional.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    )
+    assert b"BEGIN EC PRIVATE KEY" in traditional.read_bytes()
+    process, port, _env = serve(tmp_path, "--cert", str(cert), "--key", str(traditional), "--demo-if-empty")
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=context, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        stop(process)
