@@ -14,7 +14,7 @@ from kiosk.data import scans as scans_data
 from kiosk.data.badges import find_badge
 from kiosk.data.event import get_event, local_time
 from kiosk.data.rooms import room_live
-from kiosk.db import get_db
+from kiosk.db import get_db, immediate
 from kiosk.extensions import locale
 from kiosk.rendering import render, wants_fragment
 from kiosk.security import limiter_blocked, limiter_hit, safe_next_url
@@ -31,9 +31,10 @@ class TooManyAttempts(Exception):
 
 def current_event():
     """The event, read once per request."""
-    if "event" not in g:
-        g.event = get_event(get_db())
-    return g.event
+    event = g.get("event", False)
+    if event is False:  # None is an answer too: no event set up yet
+        event = g.event = get_event(get_db())
+    return event
 
 
 def station_language(station):
@@ -48,20 +49,21 @@ def perform_scan(station, *, code=None, attendee_id=None, direction="in", client
     """Record one scan at STATION and return the answer with its message in the station's language."""
     db = get_db()
     limit = current_app.config.get("SCAN_GUESS_LIMIT", (30, 60))
-    if limiter_blocked("guess", station["id"], limit=limit):
-        raise TooManyAttempts()
-    result = scans_data.record_scan(
-        db,
-        station=station,
-        code=code,
-        attendee_id=attendee_id,
-        direction=direction,
-        client_scan_id=client_scan_id,
-        user_id=signed_in_user_id(),
-        override=override,
-    )
-    if result["outcome"] == "unknown" and not result.get("replayed"):
-        limiter_hit("guess", station["id"], limit=limit)
+    with immediate(db):  # the check, the scan and the guess it may count: one transaction
+        if limiter_blocked("guess", station["id"], limit=limit):
+            raise TooManyAttempts()
+        result = scans_data.record_scan(
+            db,
+            station=station,
+            code=code,
+            attendee_id=attendee_id,
+            direction=direction,
+            client_scan_id=client_scan_id,
+            user_id=signed_in_user_id(),
+            override=override,
+        )
+        if result["outcome"] == "unknown" and not result.get("replayed"):
+            limiter_hit("guess", station["id"], limit=limit)
     with force_locale(locale(station_language(station))):
         result["message"] = describe(result)
     return result

@@ -40,16 +40,17 @@ _per_thread = threading.local()
 
 def get_db():
     """The request's Database: the thread's open connection to the app's database file."""
-    if "db" not in g:
+    db = g.get("db")  # one lookup through Flask's context proxy: this runs several times a scan
+    if db is None:
         path = str(current_app.config["DATABASE"])
-        cached = getattr(_per_thread, "db", None)
-        if cached is None or _per_thread.key != (os.getpid(), path):
-            if cached is not None and _per_thread.key[0] == os.getpid():
-                cached.close()
-            cached = connect(path)
-            _per_thread.db, _per_thread.key = cached, (os.getpid(), path)
-        g.db = cached
-    return g.db
+        db = getattr(_per_thread, "db", None)
+        if db is None or _per_thread.key != (os.getpid(), path):
+            if db is not None and _per_thread.key[0] == os.getpid():
+                db.close()
+            db = connect(path)
+            _per_thread.db, _per_thread.key = db, (os.getpid(), path)
+        g.db = db
+    return db
 
 
 def close_db(_exc=None):
@@ -95,9 +96,21 @@ def _process_write_lock(db):
 
 @contextlib.contextmanager
 def immediate(db):
-    """A write transaction that takes the write lock up front, so a read inside it stays true."""
+    """A write transaction that takes the write lock up front, so a read inside it stays true.
+
+    Nested use joins the transaction already open: a scan and the rate limit it counts
+    commit together.
+    """
+    if getattr(db, "write_depth", 0):
+        db.write_depth += 1
+        try:
+            yield db
+        finally:
+            db.write_depth -= 1
+        return
     with _writer, _process_write_lock(db):
         db.execute("BEGIN IMMEDIATE")
+        db.write_depth = 1
         try:
             yield db
         except BaseException:
@@ -106,6 +119,8 @@ def immediate(db):
             raise
         else:
             db.execute("COMMIT")
+        finally:
+            db.write_depth = 0
 
 
 def one(db, sql, params=()):

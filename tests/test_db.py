@@ -2,7 +2,9 @@
 
 import sqlite3
 
-from kiosk.db import connect, migrate, migrations
+import pytest
+
+from kiosk.db import connect, immediate, migrate, migrations
 
 
 def test_connection_settings(tmp_path):
@@ -41,3 +43,28 @@ def test_foreign_keys_are_enforced(tmp_path):
         pass
     else:
         raise AssertionError("a choice for a missing attendee was accepted")
+
+
+def test_a_nested_write_transaction_joins_the_outer_one(tmp_path):
+    """A scan and the rate limit it counts commit together, or not at all."""
+    db = connect(tmp_path / "k.db")
+    migrate(db)
+    other = connect(tmp_path / "k.db")
+    insert = "INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES (?, ?, 0, 1)"
+    with immediate(db):
+        db.execute(insert, ["outer", "a"])
+        with immediate(db):
+            db.execute(insert, ["inner", "a"])
+        # The inner block ended, but nothing is committed until the outer one does.
+        assert other.execute("SELECT count(*) FROM rate_limits").fetchone()[0] == 0
+    assert other.execute("SELECT count(*) FROM rate_limits").fetchone()[0] == 2
+
+    with pytest.raises(RuntimeError):
+        with immediate(db):
+            with immediate(db):
+                db.execute(insert, ["inner", "b"])
+            raise RuntimeError("the outer work failed")
+    assert other.execute("SELECT count(*) FROM rate_limits").fetchone()[0] == 2
+    with immediate(db):  # and the connection is usable again
+        db.execute(insert, ["after", "c"])
+    assert other.execute("SELECT count(*) FROM rate_limits").fetchone()[0] == 3
