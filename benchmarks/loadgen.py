@@ -160,10 +160,11 @@ def _drive(port, path, tokens, body_lists, first_dues, interval, deadline, queue
     queue.put((latencies, errors, outcomes))
 
 
-def run(port, tokens, body_lists, *, path="/api/v1/scans", max_seconds=30, processes=2, rate=None):
+def run(port, tokens, body_lists, *, path="/api/v1/scans", max_seconds=30, processes=2, rate=None, raw=False):
     """Run len(body_lists) concurrent clients; returns throughput, latency percentiles, errors, outcomes.
 
     RATE (requests per second, all clients together) makes it an open-loop run; None, closed loop.
+    RAW adds every latency (seconds) to the answer.
     """
     clients = len(body_lists)
     processes = max(1, min(processes, clients))
@@ -196,7 +197,10 @@ def run(port, tokens, body_lists, *, path="/api/v1/scans", max_seconds=30, proce
         errors += err
         for key, value in out.items():
             outcomes[key] = outcomes.get(key, 0) + value
-    return summarise(latencies, elapsed, errors, outcomes)
+    summary = summarise(latencies, elapsed, errors, outcomes)
+    if raw:
+        summary["latencies"] = latencies
+    return summary
 
 
 def summarise(latencies, elapsed, errors=0, outcomes=None):

@@ -4,9 +4,27 @@ import os
 import weakref
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class KioskResponse(Response):
+    """A response whose body is already in memory goes to the server as one list of bytes.
+
+    Werkzeug hands every body over as an iterator; granian writes an iterator's headers and
+    body in two writes, and with Nagle's algorithm the body can then wait for the client's
+    delayed ACK: up to 40 ms added to a scan's answer. A list goes out in one write.
+    Streamed bodies (exports, badge PDFs) stay iterators.
+    """
+
+    def get_app_iter(self, environ):
+        if not self.is_sequence or self.direct_passthrough or self._on_close:
+            return super().get_app_iter(environ)
+        status = self.status_code
+        if environ["REQUEST_METHOD"] == "HEAD" or 100 <= status < 200 or status in (204, 304):
+            return []
+        return [b"".join(self.iter_encoded())]
 
 
 class KioskFlask(Flask):
@@ -15,6 +33,8 @@ class KioskFlask(Flask):
     Flask asks inspect whether each view and hook is a coroutine on every request: a
     twentieth of a scan's time. The answer for a function never changes.
     """
+
+    response_class = KioskResponse
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -141,6 +141,21 @@ def test_alerts_at_90_percent_and_full_name_a_session_with_places(host_client, d
     assert 'data-alert="full"' in wall
 
 
+def test_an_alerting_room_changes_with_its_alternative_not_with_every_scan(host_client, demo_db):
+    """Its tablets re-render when the session it sends people to fills up, not after every scan anywhere."""
+    make_running(demo_db)
+    room = room_id(demo_db, "Trouwzaal")
+    fill(demo_db, "Trouwzaal", 72)
+    html = host_client.get(f"/rooms/{room}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Raadzaal (200 places left)" in html
+    version = version_in(html)
+    fill(demo_db, "Burgemeesterskamer", 1)  # elsewhere, and not the alternative
+    assert host_client.get(f"/rooms/{room}?v={version}", headers={"HX-Request": "true"}).status_code == 204
+    fill(demo_db, "Raadzaal", 1)  # into the alternative: its places left change
+    changed = host_client.get(f"/rooms/{room}?v={version}", headers={"HX-Request": "true"})
+    assert changed.status_code == 200 and "Raadzaal (199 places left)" in changed.get_data(as_text=True)
+
+
 def test_wall_is_a_page_and_a_fragment_with_every_room(organiser_client, demo_db):
     page = organiser_client.get("/rooms/wall")
     html = page.get_data(as_text=True)

@@ -230,8 +230,13 @@ def room_version(db, room_id, now=None):
     current, upcoming = room_sessions(db, room_id, event, now)
     parts = [*row, current and current["id"], upcoming and upcoming["id"]]
     if row[0] * 100 >= row[2] * ALERT_PERCENT:
-        # The alert names a session elsewhere with places; any scan may change that.
-        parts.append(db.execute("SELECT max(id) FROM scans").fetchone()[0])
+        # The alert names the session elsewhere with the most places and how many it has left.
+        # That, not every scan anywhere, is what changes it: a busy event re-rendered each
+        # alerting room's tablets after every scan in every other room.
+        from kiosk.data.scans import nearest_with_places  # scans imports this module
+
+        alternative = nearest_with_places(db, event, room_id, now)
+        parts.append(f"{alternative['session_id']}:{alternative['places_left']}" if alternative else "none")
     return "-".join("" if part is None else str(part) for part in parts)
 
 
