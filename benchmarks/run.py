@@ -37,8 +37,10 @@ from kiosk.data import accounts  # noqa: E402
 from kiosk.data import attendees as attendees_data  # noqa: E402
 from kiosk.data import rooms as rooms_data  # noqa: E402
 
-FULL = {"attendees": 50_000, "scans": 200_000, "runs": 3, "requests": {1: 600, 8: 2400, 32: 4800}, "badges": 1000, "browser_runs": 20, "search_reps": 30}
-SMOKE = {"attendees": 600, "scans": 3_000, "runs": 1, "requests": {1: 20, 8: 40, 32: 64}, "badges": 20, "browser_runs": 2, "search_reps": 3}
+FULL = {"attendees": 50_000, "scans": 200_000, "runs": 3, "requests": {1: 600, 8: 2400, 32: 4800}, "open_rates": (250, 500),
+        "open_seconds": 6, "badges": 1000, "browser_runs": 20, "search_reps": 30}
+SMOKE = {"attendees": 600, "scans": 3_000, "runs": 1, "requests": {1: 20, 8: 40, 32: 64}, "open_rates": (40,),
+         "open_seconds": 1, "badges": 20, "browser_runs": 2, "search_reps": 3}
 
 
 class Table:
@@ -200,6 +202,17 @@ def bench_server(table, tmp, db, size):
                 lists = [[{"code": c} for c in batch[i::clients]] for i in range(clients)]
                 per_run.append(loadgen.run(port, tokens, lists, max_seconds=60))
             report(table, f"check-in at {clients} client{'s' if clients > 1 else ''}", per_run, clients == 32)
+        # Open loop: 32 stations whose scans fall due at a steady rate in all, latency counted from when due.
+        for rate in size["open_rates"]:
+            per_run = []
+            for _run in range(size["runs"]):
+                count = rate * size["open_seconds"]
+                batch = codes[used: used + count]
+                used += count
+                checked_in.extend(batch)
+                lists = [[{"code": c} for c in batch[i::32]] for i in range(32)]
+                per_run.append(loadgen.run(port, tokens, lists, rate=rate, max_seconds=size["open_seconds"] + 30))
+            report(table, f"check-in at 32 clients, open loop {rate}/s", per_run, True, throughput_target=None)
         for label, make in (("duplicate scan", lambda i: checked_in[i % len(checked_in)]),
                             ("unknown code", lambda i: "K1-" + "".join(random.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(17)))):
             per_run = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.db import get_db
+from kiosk.db import get_db, start_checkpointer
 
 
 def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False):
@@ -49,7 +49,13 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
     )
     click.echo(f"Kiosk serves {app.config['DATABASE']} at {public_url}  (Ctrl+C stops)")
     # Workers are forked from this process, so they start from the app created here.
-    server.serve(target_loader=lambda: app, wrap_loader=False)
+    def worker_app():
+        # Runs in each worker after the fork, so the worker gets a checkpointer thread of its own.
+        start_checkpointer(app.config["DATABASE"])
+        return app
+
+    # Workers are forked from this process, so they start from the app created here.
+    server.serve(target_loader=worker_app, wrap_loader=False)
 
 
 def _demo_if_empty(app):

@@ -68,3 +68,36 @@ def test_a_nested_write_transaction_joins_the_outer_one(tmp_path):
     with immediate(db):  # and the connection is usable again
         db.execute(insert, ["after", "c"])
     assert other.execute("SELECT count(*) FROM rate_limits").fetchone()[0] == 3
+
+
+CHECKPOINTER_SCRIPT = """
+import shutil, sqlite3, sys, time
+from kiosk.db import connect, migrate, start_checkpointer
+path, copy = sys.argv[1], sys.argv[2]
+connect(path).close()
+start_checkpointer(path, every=0.1)
+db = connect(path)  # opened after: the writer's own checkpoint is only the safety net
+assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10000
+migrate(db)
+for n in range(200):
+    db.execute("INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES ('test', ?, 0, 1)", [str(n)])
+time.sleep(0.6)
+shutil.copy(path, copy)  # the database file alone, without its WAL
+print(sqlite3.connect(copy).execute("SELECT count(*) FROM rate_limits").fetchone()[0])
+"""
+
+
+def test_the_checkpointer_thread_copies_the_wal_into_the_database_file(tmp_path):
+    """A server worker's checkpoints happen in a thread of its own, outside any request (run in a
+    subprocess: the thread lives as long as its process)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", CHECKPOINTER_SCRIPT, str(tmp_path / "k.db"), str(tmp_path / "copy.db")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "200"
