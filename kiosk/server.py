@@ -46,6 +46,9 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
         ssl_key=Path(key) if use_https else None,
         ssl_protocol_min=SSLProtocols.tls12,  # venue tablets are not all new
         workers_kill_timeout=5,
+        # A worker that dies (killed, out of memory) is replaced: the door must keep answering all day.
+        respawn_failed_workers=True,
+        respawn_interval=1.0,
     )
     click.echo(f"Kiosk serves {app.config['DATABASE']} at {public_url}  (Ctrl+C stops)")
     # Workers are forked from this process, so they start from the app created here.

@@ -95,3 +95,28 @@ def test_https_with_the_organisers_own_certificate_and_a_key_in_the_older_format
             assert response.status == 200
     finally:
         stop(process)
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path):
+    """The server stays up all day: a killed worker process is started again and serves."""
+    import signal
+    from pathlib import Path
+
+    process, port, _env = serve(tmp_path, "--demo-if-empty")
+    try:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert children, "no worker process"
+        os.kill(int(children[0]), signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "no worker came back"
+            time.sleep(0.2)
+        assert Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split() != children
+    finally:
+        stop(process)
