@@ -15,11 +15,11 @@ class KioskResponse(Response):
     Werkzeug hands every body over as an iterator; granian writes an iterator's headers and
     body in two writes, and with Nagle's algorithm the body can then wait for the client's
     delayed ACK: up to 40 ms added to a scan's answer. A list goes out in one write.
-    Streamed bodies (exports, badge PDFs) stay iterators.
+    Streamed bodies (files sent from disk, generators) stay iterators.
     """
 
     def get_app_iter(self, environ):
-        if not self.is_sequence or self.direct_passthrough or self._on_close:
+        if not self.is_sequence or self.direct_passthrough or getattr(self, "_on_close", True):
             return super().get_app_iter(environ)
         status = self.status_code
         if environ["REQUEST_METHOD"] == "HEAD" or 100 <= status < 200 or status in (204, 304):
