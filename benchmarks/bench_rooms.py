@@ -206,9 +206,8 @@ def figure(label, value, target=None, unit="ms"):
 
 
 class Connection(http.client.HTTPConnection):
-    """http.client with TCP_NODELAY: it sends a POST's headers and body in two writes, and without
-    this the body waits for the server's delayed ACK (up to 40 ms), which is the client's delay,
-    not the server's. Browsers and scanner apps send without that wait."""
+    """http.client with TCP_NODELAY, as browsers set it: http.client sends a POST's headers and body
+    in two writes, and with Nagle's algorithm the second may wait for the server's ACK of the first."""
 
     def connect(self):
         super().connect()
