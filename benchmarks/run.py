@@ -179,6 +179,11 @@ def server_peak_memory(pid):
     return peaks
 
 
+def spread(codes, clients):
+    """CODES as scan bodies, dealt out over CLIENTS clients."""
+    return [[{"code": code} for code in codes[i::clients]] for i in range(clients)]
+
+
 def bench_server(table, tmp, db, size):
     db_path = Path(db.conn.execute("PRAGMA database_list").fetchone()[2])
     tokens = [accounts.add_station(db, f"Bench {n}", mode="entrance")[1] for n in range(32)]
@@ -199,7 +204,7 @@ def bench_server(table, tmp, db, size):
                 batch = codes[used: used + count]
                 used += count
                 checked_in.extend(batch)
-                lists = [[{"code": c} for c in batch[i::clients]] for i in range(clients)]
+                lists = spread(batch, clients)
                 per_run.append(loadgen.run(port, tokens, lists, max_seconds=60))
             report(table, f"check-in at {clients} client{'s' if clients > 1 else ''}", per_run, clients == 32)
         # Open loop: 32 stations whose scans fall due at a steady rate in all, latency counted from when due.
@@ -210,7 +215,7 @@ def bench_server(table, tmp, db, size):
                 batch = codes[used: used + count]
                 used += count
                 checked_in.extend(batch)
-                lists = [[{"code": c} for c in batch[i::32]] for i in range(32)]
+                lists = spread(batch, 32)
                 per_run.append(loadgen.run(port, tokens, lists, rate=rate, max_seconds=size["open_seconds"] + 30))
             report(table, f"check-in at 32 clients, open loop {rate}/s", per_run, True, throughput_target=None)
         for label, make in (("duplicate scan", lambda i: checked_in[i % len(checked_in)]),

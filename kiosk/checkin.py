@@ -281,18 +281,22 @@ def _printable_scan(station, scan_id):
     return row
 
 
+def _arrival_badges(scan_id):
+    """The badge of the attendee of SCAN_ID, a recent check-in at this station (else 404), as print rows."""
+    row = _printable_scan(g.station, scan_id)
+    return printing.select_badges(get_db(), attendee_ids=[row["attendee_id"]])
+
+
 @bp.get("/kiosk/badge/<int:scan_id>")
 @station_required
 def badge(scan_id):
     """The label badge of the attendee just checked in here, for the kiosk to print on arrival."""
     from kiosk import badges  # the badge module owns the badge markup and the print view
 
-    row = _printable_scan(g.station, scan_id)
-    db = get_db()
-    chosen = printing.select_badges(db, attendee_ids=[row["attendee_id"]])
+    chosen = _arrival_badges(scan_id)
     if not chosen:
         abort(404)  # checked in by hand without a badge: the desk prints one from the attendee page
-    return badges.print_page(db, chosen, badges.DESK_LAYOUT, query={"layout": badges.DESK_LAYOUT}, logged=True)
+    return badges.print_page(get_db(), chosen, badges.DESK_LAYOUT, query={"layout": badges.DESK_LAYOUT}, logged=True)
 
 
 @bp.post("/kiosk/badge/<int:scan_id>/printed")
@@ -301,9 +305,7 @@ def badge_printed(scan_id):
     """Log that the kiosk sent the arrival badge of SCAN_ID to its printer (GET never writes, so this is a POST)."""
     from kiosk.badges import DESK_LAYOUT
 
-    row = _printable_scan(g.station, scan_id)
-    db = get_db()
-    chosen = printing.select_badges(db, attendee_ids=[row["attendee_id"]])
+    chosen = _arrival_badges(scan_id)
     if chosen:
-        printing.record_prints(db, [chosen[0]["badge_id"]], layout=DESK_LAYOUT, printed_by=actor_name())
+        printing.record_prints(get_db(), [chosen[0]["badge_id"]], layout=DESK_LAYOUT, printed_by=actor_name())
     return "", 204

@@ -30,7 +30,7 @@ def connect(path):
     # committed transaction; only a power loss may drop the last commits.
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
-    if _checkpointer is not None and _checkpointer[0] == os.getpid():
+    if _checkpointer_pid == os.getpid():
         # This process's checkpointer thread keeps the WAL short; a writer's own checkpoint
         # is left only as a safety net, for a WAL that grows past 40 MB all the same.
         db.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_CHECKPOINT_PAGES}")
@@ -44,7 +44,7 @@ def connect(path):
 # and any lock; measured on the API check-in benchmark, 5-20% more check-ins per second.
 CHECKPOINT_SECONDS = 0.5
 SAFETY_CHECKPOINT_PAGES = 10_000
-_checkpointer = None  # (pid, thread) of this process's checkpointer
+_checkpointer_pid = None  # the process whose checkpointer thread runs
 
 
 def start_checkpointer(path, every=CHECKPOINT_SECONDS):
@@ -52,8 +52,8 @@ def start_checkpointer(path, every=CHECKPOINT_SECONDS):
 
     Call it in the process that serves requests, after any fork: threads do not survive one.
     """
-    global _checkpointer
-    if _checkpointer is not None and _checkpointer[0] == os.getpid():
+    global _checkpointer_pid
+    if _checkpointer_pid == os.getpid():
         return
     ready = threading.Event()
 
@@ -68,9 +68,8 @@ def start_checkpointer(path, every=CHECKPOINT_SECONDS):
             except sqlite3.Error:
                 pass  # busy or briefly unavailable: the next round tries again
 
-    thread = threading.Thread(target=run, name="kiosk-checkpointer", daemon=True)
-    _checkpointer = (os.getpid(), thread)
-    thread.start()
+    _checkpointer_pid = os.getpid()
+    threading.Thread(target=run, name="kiosk-checkpointer", daemon=True).start()
     ready.wait(10)
 
 

@@ -217,8 +217,17 @@ def room_version(db, room_id, now=None):
     Built from the kept counts, the newest scan at the room and the current and next session,
     so a poll of an unchanged room costs two index lookups and no rendering.
     """
+    from kiosk.data.scans import nearest_with_places  # scans imports this module
+
     _clear_ended(db, now)
     event = get_event(db)
+    return _version(db, room_id, lambda: room_sessions(db, room_id, event, now),
+                    lambda: nearest_with_places(db, event, room_id, now))
+
+
+def _version(db, room_id, sessions, alternative):
+    """room_version from SESSIONS() -> (current, next) and ALTERNATIVE(), called only when needed,
+    so room_live can hand over what it has read already."""
     row = db.execute(
         """SELECT coalesce(occupancy.inside, 0), coalesce(occupancy.anonymous, 0), rooms.capacity,
                   (SELECT max(id) FROM scans WHERE scans.room_id = rooms.id)
@@ -227,16 +236,14 @@ def room_version(db, room_id, now=None):
     ).fetchone()
     if row is None:
         return None
-    current, upcoming = room_sessions(db, room_id, event, now)
+    current, upcoming = sessions()
     parts = [*row, current and current["id"], upcoming and upcoming["id"]]
     if row[0] * 100 >= row[2] * ALERT_PERCENT:
         # The alert names the session elsewhere with the most places and how many it has left.
         # That, not every scan anywhere, is what changes it: a busy event re-rendered each
         # alerting room's tablets after every scan in every other room.
-        from kiosk.data.scans import nearest_with_places  # scans imports this module
-
-        alternative = nearest_with_places(db, event, room_id, now)
-        parts.append(f"{alternative['session_id']}:{alternative['places_left']}" if alternative else "none")
+        found = alternative()
+        parts.append(f"{found['session_id']}:{found['places_left']}" if found else "none")
     return "-".join("" if part is None else str(part) for part in parts)
 
 
@@ -285,7 +292,8 @@ def room_live(db, room_id, now=None):
     _add_registrations(db, [room])
     room["alternative"] = nearest_with_places(db, event, room_id, now) if room["alert"] else None
     room["latest"] = latest_in(db, room_id)
-    room["version"] = room_version(db, room_id, now)
+    # From what was read above: the schedule check, sessions and alternative are not read twice.
+    room["version"] = _version(db, room_id, lambda: (current, upcoming), lambda: room["alternative"])
     return room
 
 
