@@ -93,6 +93,7 @@ def create_app(test_config=None):
     security.init_app(app)
     for module in (accounts, admin, stations, checkin, api, rooms, badges, imports, exports):
         app.register_blueprint(module.bp)
+    app.wsgi_app = api.ScanFastPath(app)
 
     from kiosk import cli
 

@@ -45,12 +45,16 @@ def station_language(station):
     return (event or {}).get("language") or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def perform_scan(station, *, code=None, attendee_id=None, direction="in", client_scan_id=None, override=False):
-    """Record one scan at STATION and return the answer with its message in the station's language."""
+def perform_scan(station, *, code=None, attendee_id=None, direction="in", client_scan_id=None, override=False, client=None):
+    """Record one scan at STATION and return the answer with its message in the station's language.
+
+    CLIENT is the scanning device's address, for the per-client guess limit; by default, the
+    current request's.
+    """
     db = get_db()
     limit = current_app.config.get("SCAN_GUESS_LIMIT", (30, 60))
     with immediate(db):  # the check, the scan and the guess it may count: one transaction
-        if limiter_blocked("guess", station["id"], limit=limit):
+        if limiter_blocked("guess", station["id"], limit=limit, client=client):
             raise TooManyAttempts()
         result = scans_data.record_scan(
             db,
@@ -63,7 +67,7 @@ def perform_scan(station, *, code=None, attendee_id=None, direction="in", client
             override=override,
         )
         if result["outcome"] == "unknown" and not result.get("replayed"):
-            limiter_hit("guess", station["id"], limit=limit)
+            limiter_hit("guess", station["id"], limit=limit, client=client)
     with force_locale(locale(station_language(station))):
         result["message"] = describe(result)
     return result

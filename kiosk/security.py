@@ -92,12 +92,17 @@ def gate():
     if allowed & current_roles():
         return None
     if request.path.startswith("/api/"):
-        response = jsonify({"error": "unauthorized", "message": "a valid station token or an organiser session is needed"})
-        response.status_code = 401 if not (signed_in_user() or g.station) else 403
-        return response
+        return api_refusal(401 if not (signed_in_user() or g.station) else 403)
     if signed_in_user() or g.station:
         abort(403)
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def api_refusal(status):
+    """The API's answer to a request without the right credentials."""
+    response = jsonify({"error": "unauthorized", "message": "a valid station token or an organiser session is needed"})
+    response.status_code = status
+    return response
 
 
 def number_too_large(error):
@@ -119,11 +124,14 @@ SECURITY_HEADERS = (
 HTTPS_HEADERS = SECURITY_HEADERS + (("Strict-Transport-Security", "max-age=31536000"),)
 
 
-def add_security_headers(response):
-    """Each security header unless the view set its own (one pass: a lookup per header raised and caught a KeyError)."""
+def add_security_headers(response, secure=None):
+    """Each security header unless the view set its own (one pass: a lookup per header raised and caught a KeyError).
+
+    SECURE says whether the request came over HTTPS; by default, the current request's.
+    """
     headers = response.headers
     present = {name.lower() for name in headers.keys()}
-    for name, value in HTTPS_HEADERS if request.is_secure else SECURITY_HEADERS:
+    for name, value in HTTPS_HEADERS if (request.is_secure if secure is None else secure) else SECURITY_HEADERS:
         if name.lower() not in present:
             headers.add(name, value)
     return response
@@ -156,22 +164,29 @@ def client_key():
     return request.remote_addr or "?"
 
 
-def _client_limit(bucket):
-    """The per-client bucket and limit that go with BUCKET, or None (only guessing has one)."""
-    if bucket != "guess" or not has_request_context():
+def _client_limit(bucket, client):
+    """(bucket, client address, limit) for the per-client limit that goes with BUCKET, or None.
+
+    Only guessing has one. CLIENT is the address; by default, the current request's.
+    """
+    if bucket != "guess":
         return None
-    return GUESS_CLIENT_BUCKET, current_app.config.get("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
+    if client is None:
+        if not has_request_context():
+            return None
+        client = client_key()
+    return GUESS_CLIENT_BUCKET, str(client), current_app.config.get("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
 
 
-def limiter_hit(bucket, key, *, limit):
+def limiter_hit(bucket, key, *, limit, client=None):
     """Count one hit for KEY in BUCKET; True when it goes over LIMIT = (hits, seconds).
 
-    A hit in the 'guess' bucket (per station) also counts for the client's address, in the
-    same transaction.
+    A hit in the 'guess' bucket (per station) also counts for the client's address (CLIENT,
+    by default the current request's), in the same transaction.
     """
-    client = _client_limit(bucket)
+    per_client = _client_limit(bucket, client)
     with immediate(get_db()):
-        over_client = _hit(client[0], client_key(), client[1]) if client else False
+        over_client = _hit(*per_client) if per_client else False
         return _hit(bucket, key, limit) or over_client
 
 
@@ -191,16 +206,17 @@ def _hit(bucket, key, limit):
     return row[1] + 1 > max_hits
 
 
-def limiter_blocked(bucket, key, *, limit):
+def limiter_blocked(bucket, key, *, limit, client=None):
     """True while KEY in BUCKET is over LIMIT = (hits, seconds); counts nothing.
 
-    The 'guess' bucket is also blocked while the client's address is over its own limit.
-    Both are read in one query: this runs before every scan.
+    The 'guess' bucket is also blocked while the client's address (CLIENT, by default the
+    current request's) is over its own limit. Both are read in one query: this runs before
+    every scan.
     """
     wanted = {(bucket, str(key)): limit}
-    client = _client_limit(bucket)
-    if client:
-        wanted[(client[0], str(client_key()))] = client[1]
+    per_client = _client_limit(bucket, client)
+    if per_client:
+        wanted[per_client[:2]] = per_client[2]
     pairs = list(wanted)
     rows = get_db().execute(
         "SELECT bucket, key, window_start, hits FROM rate_limits WHERE "

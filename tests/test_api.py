@@ -1,14 +1,23 @@
 """The JSON API: its exact forms are relied on by scanner apps and integrations."""
 
-import pytest
+import io
+import logging
 
+import pytest
+from flask import request_started
+
+from kiosk import api as api_module
 from tests.conftest import make_station
 
 
-@pytest.fixture
-def api(demo_app, demo_db):
+@pytest.fixture(params=["scanner app", "with a cookie"])
+def api(request, demo_app, demo_db):
+    """A station's scan call, made twice over: as a scanner app sends it (no cookie: the fast
+    path, api.ScanFastPath) and with a cookie (through Flask to the view). Both answer alike."""
     station, token, _secret = make_station(demo_db, "Scanner app")
     client = demo_app.test_client()
+    if request.param == "with a cookie":
+        client.set_cookie("kiosk_lang", "nl")
 
     def scan(body=None, *, raw=None, token_=token, content_type="application/json"):
         headers = {"Authorization": f"Bearer {token_}"} if token_ else {}
@@ -104,6 +113,81 @@ def test_guessing_codes_is_429(demo_app, api):
     statuses = [api({"code": f"K1-GUESS{n}"}).status_code for n in range(8)]
     assert statuses[:5] == [200] * 5
     assert statuses[-1] == 429
+
+
+def test_a_scanner_app_skips_flask_dispatch_and_a_cookie_does_not(demo_app, demo_db):
+    _station, token, _ = make_station(demo_db, "Door 9")
+    dispatched = []
+    request_started.connect(lambda sender, **extra: dispatched.append(1), demo_app, weak=False)
+    client = demo_app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/scans", json={"code": "K1-NOPE"}, headers=headers).get_json()["outcome"] == "unknown"
+    assert dispatched == []
+    client.set_cookie("kiosk_lang", "nl")
+    assert client.post("/api/v1/scans", json={"code": "K1-NOPE"}, headers=headers).get_json()["outcome"] == "unknown"
+    assert dispatched == [1]
+
+
+def test_the_fast_path_sends_the_security_headers(api, demo_db):
+    response = api({"code": badge_code(demo_db, 5)})
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src" in response.headers["Content-Security-Policy"]
+    assert "Strict-Transport-Security" not in response.headers
+    secure = api.client.post(
+        "/api/v1/scans", json={"code": "x"}, headers={"Authorization": f"Bearer {api.token}"}, base_url="https://kiosk.test"
+    )
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_a_body_of_no_stated_length_is_read_by_flask(demo_app, demo_db):
+    """A chunked upload has no Content-Length: the fast path leaves it to werkzeug, which reads it."""
+    _station, token, _ = make_station(demo_db, "Chunked")
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/scans", "SCRIPT_NAME": "", "QUERY_STRING": "",
+        "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "localhost", "HTTP_AUTHORIZATION": f"Bearer {token}", "CONTENT_TYPE": "application/json",
+        "wsgi.input": io.BytesIO(b'{"code": "K1-NOPE"}'), "wsgi.input_terminated": True, "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(), "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    statuses = []
+    body = b"".join(demo_app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    assert statuses == ["200 OK"]
+    assert b'"outcome":"unknown"' in body
+
+
+def test_an_unexpected_error_in_the_fast_path_is_a_logged_500(demo_app, demo_db, monkeypatch, caplog):
+    _station, token, _ = make_station(demo_db, "Door 10")
+    demo_app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(api_module, "perform_scan", broken)
+    with caplog.at_level(logging.ERROR):
+        response = demo_app.test_client().post("/api/v1/scans", json={"code": "x"}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    assert response.get_json()["error"] == "error"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "disk on fire" in caplog.text
+
+
+def test_the_per_client_guess_limit_counts_the_fast_paths_address(demo_app, demo_db):
+    """Two stations on one device share its address's limit, also without Flask's request."""
+    demo_app.config["SCAN_GUESS_CLIENT_LIMIT"] = (4, 60)
+    tokens = [make_station(demo_db, f"Shared tablet {n}")[1] for n in range(2)]
+    client = demo_app.test_client()
+    statuses = [
+        client.post("/api/v1/scans", json={"code": f"K1-GUESS{n}"}, headers={"Authorization": f"Bearer {tokens[n % 2]}"},
+                    environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code
+        for n in range(6)
+    ]
+    assert statuses[:4] == [200] * 4
+    assert statuses[-1] == 429
+    other = client.post("/api/v1/scans", json={"code": "K1-GUESS9"}, headers={"Authorization": f"Bearer {tokens[0]}"},
+                        environ_base={"REMOTE_ADDR": "10.0.0.8"})
+    assert other.status_code == 200
 
 
 def test_rooms_with_a_station_token(api):
