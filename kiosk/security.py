@@ -98,9 +98,12 @@ def gate():
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 
+API_REFUSAL = {"error": "unauthorized", "message": "a valid station token or an organiser session is needed"}
+
+
 def api_refusal(status):
     """The API's answer to a request without the right credentials."""
-    response = jsonify({"error": "unauthorized", "message": "a valid station token or an organiser session is needed"})
+    response = jsonify(API_REFUSAL)
     response.status_code = status
     return response
 
@@ -124,14 +127,16 @@ SECURITY_HEADERS = (
 HTTPS_HEADERS = SECURITY_HEADERS + (("Strict-Transport-Security", "max-age=31536000"),)
 
 
-def add_security_headers(response, secure=None):
-    """Each security header unless the view set its own (one pass: a lookup per header raised and caught a KeyError).
+def security_headers(secure):
+    """The security headers every answer carries; SECURE: the request came over HTTPS."""
+    return HTTPS_HEADERS if secure else SECURITY_HEADERS
 
-    SECURE says whether the request came over HTTPS; by default, the current request's.
-    """
+
+def add_security_headers(response):
+    """Each security header unless the view set its own (one pass: a lookup per header raised and caught a KeyError)."""
     headers = response.headers
     present = {name.lower() for name in headers.keys()}
-    for name, value in HTTPS_HEADERS if (request.is_secure if secure is None else secure) else SECURITY_HEADERS:
+    for name, value in security_headers(request.is_secure):
         if name.lower() not in present:
             headers.add(name, value)
     return response
