@@ -414,3 +414,22 @@ def m0005_index_attendee_search(db):
     # Search walks this index in name order and stops at the first page of matches,
     # reading search_text from the index itself instead of every table row.
     db.execute("CREATE INDEX attendees_name_search ON attendees(last_name, first_name, id, search_text)")
+
+
+@migrations()
+def m0006_partial_indexes_for_scans(db):
+    # Each check-in writes every index page its new rows touch, and the WAL, its checkpoint
+    # and the checkpoint's fsync grow with them. An entrance scan has no room, and an unknown
+    # code no attendee: these indexes leave such rows out. Every query on them asks for one
+    # room or one attendee (col = ?), which a partial index answers. 7.7 -> 5.7 pages written
+    # per entrance check-in.
+    db.executescript(
+        """
+        DROP INDEX scans_attendee;
+        CREATE INDEX scans_attendee ON scans(attendee_id, id) WHERE attendee_id IS NOT NULL;
+        DROP INDEX scans_room;
+        CREATE INDEX scans_room ON scans(room_id, id) WHERE room_id IS NOT NULL;
+        DROP INDEX presence_room;
+        CREATE INDEX presence_room ON presence(room_id) WHERE room_id IS NOT NULL;
+        """
+    )
