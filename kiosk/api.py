@@ -1,6 +1,7 @@
 """The JSON API for scanner apps and integrations: scans and room occupancy."""
 
 import json
+import threading
 
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -92,11 +93,17 @@ class ScanFastPath:
     uses: the token lookup, scan_from_body (validation, perform_scan, the answer), Flask's JSON
     and the security headers. Every other request, and a scan that carries a cookie or a body
     of no stated length, goes through Flask as before.
+
+    Scans in one worker process take turns (self.turn). Run side by side in two threads they
+    only hand the GIL back and forth at every SQLite call; at 1,000 check-ins/s the slowest
+    1% took 34-62 ms that way and 12-16 ms taking turns. A worker's other thread stays free
+    for a long request such as a badge PDF.
     """
 
     def __init__(self, app):
         self.app = app
         self.wsgi_app = app.wsgi_app
+        self.turn = threading.Lock()
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != SCANS_PATH or environ.get("REQUEST_METHOD") != "POST" or "HTTP_COOKIE" in environ:
@@ -105,7 +112,7 @@ class ScanFastPath:
         if not length.isdigit():  # chunked or odd: werkzeug reads those
             return self.wsgi_app(environ, start_response)
         app = self.app
-        with app.app_context():
+        with self.turn, app.app_context():
             try:
                 status, answer = self.answer(environ, int(length))
             except Exception:

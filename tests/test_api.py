@@ -128,6 +128,24 @@ def test_a_scanner_app_skips_flask_dispatch_and_a_cookie_does_not(demo_app, demo
     assert dispatched == [1]
 
 
+def test_scans_in_one_process_take_turns(demo_app, demo_db, monkeypatch):
+    """Two threads' scans run one after the other, not interleaved statement by statement."""
+    _station, token, _ = make_station(demo_db, "Door 11")
+    fast_path = demo_app.wsgi_app
+    seen = []
+    real_perform_scan = api_module.perform_scan
+
+    def watched(*args, **kwargs):
+        seen.append(fast_path.turn.locked())
+        return real_perform_scan(*args, **kwargs)
+
+    monkeypatch.setattr(api_module, "perform_scan", watched)
+    client = demo_app.test_client()
+    assert client.post("/api/v1/scans", json={"code": "x"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert seen == [True]
+    assert not fast_path.turn.locked()
+
+
 def test_the_fast_path_sends_the_security_headers(api, demo_db):
     response = api({"code": badge_code(demo_db, 5)})
     assert response.headers["Content-Type"] == "application/json"
