@@ -101,3 +101,29 @@ def test_the_checkpointer_thread_copies_the_wal_into_the_database_file(tmp_path)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200"
+
+
+def test_scan_indexes_become_partial_and_still_answer_every_lookup(tmp_path):
+    """m0006: rows without a room or an attendee leave the indexes; lookups of one room or attendee still use them."""
+    db = connect(tmp_path / "old.db")
+    migrations.apply(db, stop_before="m0006_partial_indexes_for_scans")
+    room = db.execute("INSERT INTO rooms (name, capacity) VALUES ('Raadzaal', 200)").lastrowid
+    for room_id in (None, room, room):
+        db.execute(
+            "INSERT INTO scans (created_at, kind, code, room_id, outcome) VALUES ('2026-11-28T09:00:00.000+00:00', 'scan', 'K1-X', ?, 'unknown')",
+            [room_id],
+        )
+    migrate(db)
+    sql = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE name IN ('scans_room', 'scans_attendee', 'presence_room')").fetchall())
+    assert sql["scans_room"].endswith("WHERE room_id IS NOT NULL")
+    assert sql["scans_attendee"].endswith("WHERE attendee_id IS NOT NULL")
+    assert sql["presence_room"].endswith("WHERE room_id IS NOT NULL")
+
+    def plan(query):
+        return " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query, [1] * query.count("?")))
+
+    assert "scans_room" in plan("SELECT id FROM scans WHERE room_id = ? ORDER BY id DESC LIMIT 1")
+    assert "scans_attendee" in plan("SELECT id FROM scans WHERE attendee_id = ? AND id > ?")
+    assert "presence_room" in plan("SELECT count(*) FROM presence WHERE room_id = ?")
+    assert db.execute("SELECT count(*) FROM scans WHERE room_id = ?", [room]).fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM scans").fetchone()[0] == 3
