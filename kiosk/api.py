@@ -121,7 +121,7 @@ class ScanFastPath:
                     raise
                 app.logger.exception("Exception on POST %s", SCANS_PATH)
                 status, answer = 500, {"error": "error", "message": "the scan could not be answered; try again"}
-            body = (app.json.dumps(answer) + "\n").encode()  # what jsonify sends
+            body = (app.json.dumps(answer, separators=(",", ":")) + "\n").encode()  # the bytes jsonify sends
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         headers.extend(security_headers(secure=environ.get("wsgi.url_scheme") == "https"))
         start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)

@@ -146,6 +146,17 @@ def test_scans_in_one_process_take_turns(demo_app, demo_db, monkeypatch):
     assert not fast_path.turn.locked()
 
 
+def test_both_paths_send_the_same_bytes(demo_app, demo_db):
+    _station, token, _ = make_station(demo_db, "Door 12")
+    headers = {"Authorization": f"Bearer {token}"}
+    scanner, browser = demo_app.test_client(), demo_app.test_client()
+    browser.set_cookie("kiosk_lang", "nl")
+    for body, auth in (({"code": "x"}, {}), ({"code": "x", "direction": "sideways"}, headers)):
+        fast, flask = (client.post("/api/v1/scans", json=body, headers=auth) for client in (scanner, browser))
+        assert fast.status_code == flask.status_code != 200
+        assert fast.data == flask.data
+
+
 def test_the_fast_path_sends_the_security_headers(api, demo_db):
     response = api({"code": badge_code(demo_db, 5)})
     assert response.headers["Content-Type"] == "application/json"
