@@ -88,7 +88,7 @@ def translations_for(language):
 
 def describe(result, translations=None):
     """The sentence a person reads for a scan answer, from TRANSLATIONS (default: the request's language)."""
-    catalogue = translations or get_translations()
+    catalogue = translations if translations is not None else get_translations()
 
     def _(text, **variables):  # as flask_babel.gettext, from this catalogue
         text = catalogue.ugettext(text)
