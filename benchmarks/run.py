@@ -298,6 +298,28 @@ def bench_subprocess(table, script, args, pattern, make_rows, timeout):
         make_rows(table, match)
 
 
+def _python_loop(_=None):
+    """Seconds this process takes for a fixed pure-Python loop: the machine's speed for Kiosk's kind of work."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(5_000_000):
+        total += number
+    return time.perf_counter() - started
+
+
+def machine_speed(table, when):
+    """The fixed loop in one process, then in two at once: on a VM, vCPUs can be slower together or later.
+
+    Figures of different runs compare only when these do.
+    """
+    import multiprocessing
+
+    table.add(f"machine speed, fixed Python loop, one process ({when})", _python_loop(), "s")
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        both = pool.map(_python_loop, range(2))
+    table.add(f"machine speed, same loop, two processes at once, slower one ({when})", max(both), "s")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
@@ -310,6 +332,7 @@ def main(argv=None):
     print(f"Kiosk benchmarks ({'smoke' if args.smoke else 'full'}) on {info['cores']} cores, {info['cpu']}, {info['memory_gb']} GB")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     table = Table()
+    machine_speed(table, "at the start")
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         tmp = Path(tmp)
         db = bench_import(table, tmp, size)
@@ -329,6 +352,7 @@ def main(argv=None):
             lambda t, m: t.add(f"scan-to-welcome in Chromium, fake camera: {m[1]}", float(m[2]), "ms", 300 if m[1] == "p95" else None),
             timeout=600,
         )
+    machine_speed(table, "at the end")
     elapsed = time.monotonic() - started
     print(f"done in {elapsed:.0f} s")
     out = args.out or (None if args.smoke else str(ROOT / "benchmarks" / "results.md"))

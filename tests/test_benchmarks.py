@@ -27,6 +27,9 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path):
         "badge PDF, 20 badges, layout a6",
         "scan-to-welcome in Chromium",
         "server peak memory",
+        "check-in at 32 clients, open loop 40/s: p99 latency",
+        "machine speed, fixed Python loop, one process (at the start)",
+        "machine speed, same loop, two processes at once, slower one (at the end)",
     ):
         assert figure in result.stdout, figure
     assert "failed" not in result.stdout and "errors" not in result.stdout
