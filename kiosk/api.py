@@ -14,7 +14,7 @@ from kiosk.data.event import get_event
 from kiosk.data.rooms import occupancy, sessions_by_room
 from kiosk.db import get_db
 from kiosk.extensions import csrf
-from kiosk.security import API_REFUSAL, client_key, security_headers
+from kiosk.security import API_REFUSAL, bearer_token, client_key, security_headers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Authenticated by a bearer token, never by a cookie, so there is nothing to forge.
@@ -41,7 +41,12 @@ ERROR_NAMES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 
 @bp.errorhandler(HTTPException)
 def http_error(exc):
-    return error(exc.code, ERROR_NAMES.get(exc.code, "error"), exc.description or exc.name)
+    return answer_response(exc.code, http_error_answer(exc))
+
+
+def http_error_answer(exc):
+    """The API's answer for an HTTP error EXC (werkzeug's HTTPException)."""
+    return {"error": ERROR_NAMES.get(exc.code, "error"), "message": exc.description or exc.name}
 
 
 @bp.post("/scans")
@@ -52,7 +57,7 @@ def create_scan():
     A scanner app's request (no cookie) is answered by ScanFastPath before it gets here;
     this view answers scans from a client that also sends cookies.
     """
-    if request.headers.get("Authorization", "")[:7].lower() != "bearer ":
+    if bearer_token(request.headers.get("Authorization", "")) is None:
         return error(401, "unauthorized", "send the station token as 'Authorization: Bearer TOKEN'")
     request.max_content_length = MAX_SCAN_BODY
     raw = request.get_data(cache=True)  # raises 413 past MAX_SCAN_BODY
@@ -128,13 +133,12 @@ class ScanFastPath:
         return [body]
 
     def answer(self, environ, length):
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
         station = station_for_token(get_db(), token) if token else None
         if station is None:
             return 401, API_REFUSAL
         if length > MAX_SCAN_BODY:
-            return 413, {"error": ERROR_NAMES[413], "message": RequestEntityTooLarge.description}
+            return 413, http_error_answer(RequestEntityTooLarge())
         return scan_from_body(station, environ["wsgi.input"].read(length), client=environ.get("REMOTE_ADDR") or "?")
 
 

@@ -200,8 +200,7 @@ def _shown_result(station, scan_id):
     if not row or row["station_id"] != station["id"] or not row["response"]:
         return None
     result = json.loads(row["response"])
-    with force_locale(locale(station_language(station))):
-        result["message"] = describe(result)
+    result["message"] = describe(result, translations_for(station_language(station)))
     return result
 
 

@@ -57,10 +57,6 @@ def shared_fragment(kind, version, build):
     return response
 
 
-def _user_id():
-    return signed_in_user_id()
-
-
 @bp.get("/")
 @host_required
 def index():
@@ -147,7 +143,7 @@ def count(room_id):
     """+1 or -1 for someone without a badge (an anonymous scan)."""
     db = get_db()
     _room_or_404(db, room_id)
-    scans_data.count_anonymous(db, room_id, _delta(), user_id=_user_id())
+    scans_data.count_anonymous(db, room_id, _delta(), user_id=signed_in_user_id())
     return _after_change(room_id)
 
 
@@ -157,7 +153,7 @@ def clear(room_id):
     """Empty the room at the end of a session: everyone still counted there is moved out."""
     db = get_db()
     _room_or_404(db, room_id)
-    scans_data.clear_room(db, room_id, user_id=_user_id())
+    scans_data.clear_room(db, room_id, user_id=signed_in_user_id())
     return _after_change(room_id)
 
 
@@ -175,7 +171,7 @@ def scan(room_id):
         code=form.get("code", "")[:200] if attendee_id is None else None,
         attendee_id=attendee_id,
         direction="out" if form.get("direction") == "out" else "in",
-        user_id=_user_id(),
+        user_id=signed_in_user_id(),
         override=form.get("override") == "1",
     )
     if not wants_fragment():
@@ -232,7 +228,7 @@ def door_count():
 
     station = _door_station()
     db = get_db()
-    scans_data.count_anonymous(db, station["room_id"], _delta(), station_id=station["id"], user_id=_user_id())
+    scans_data.count_anonymous(db, station["room_id"], _delta(), station_id=station["id"], user_id=signed_in_user_id())
     if not wants_fragment():
         return redirect(url_for("checkin.kiosk"), code=303)
     return render(

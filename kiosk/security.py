@@ -73,12 +73,16 @@ def load_station():
     from kiosk.data.accounts import station_for_token
 
     g.station = None
-    token = request.cookies.get(STATION_COOKIE)
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        token = header[7:].strip()
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
+        token = request.cookies.get(STATION_COOKIE)
     if token:
         g.station = station_for_token(get_db(), token)
+
+
+def bearer_token(header):
+    """The token of an 'Authorization: Bearer TOKEN' header, or None when HEADER is not one."""
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
 
 
 def gate():

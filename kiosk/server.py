@@ -51,7 +51,7 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
         respawn_interval=1.0,
     )
     click.echo(f"Kiosk serves {app.config['DATABASE']} at {public_url}  (Ctrl+C stops)")
-    # Workers are forked from this process, so they start from the app created here.
+
     def worker_app():
         # Runs in each worker after the fork, so the worker gets a checkpointer thread of its own.
         start_checkpointer(app.config["DATABASE"])
