@@ -71,25 +71,32 @@ def test_a_nested_write_transaction_joins_the_outer_one(tmp_path):
 
 
 CHECKPOINTER_SCRIPT = """
-import shutil, sqlite3, sys, time
-from kiosk.db import connect, migrate, start_checkpointer
+import os, shutil, sqlite3, sys, time
+from kiosk.db import SAFETY_CHECKPOINT_PAGES, connect, migrate, start_checkpointer
 path, copy = sys.argv[1], sys.argv[2]
 connect(path).close()
 start_checkpointer(path, every=0.1)
 db = connect(path)  # opened after: the writer's own checkpoint is only the safety net
-assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10000
+assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == SAFETY_CHECKPOINT_PAGES == 100_000
 migrate(db)
 for n in range(200):
     db.execute("INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES ('test', ?, 0, 1)", [str(n)])
 time.sleep(0.6)
 shutil.copy(path, copy)  # the database file alone, without its WAL
 print(sqlite3.connect(copy).execute("SELECT count(*) FROM rate_limits").fetchone()[0])
+# The thread copied all of the WAL in the pause, so the next burst of writes starts it over
+# from its beginning: the file does not grow.
+wal = os.path.getsize(path + "-wal")
+for n in range(200):
+    db.execute("INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES ('again', ?, 0, 1)", [str(n)])
+print(wal, os.path.getsize(path + "-wal"))
 """
 
 
 def test_the_checkpointer_thread_copies_the_wal_into_the_database_file(tmp_path):
-    """A server worker's checkpoints happen in a thread of its own, outside any request (run in a
-    subprocess: the thread lives as long as its process)."""
+    """A server worker's checkpoints happen in a thread of its own, outside any request, and a
+    pause in the writes lets the WAL start over (run in a subprocess: the thread lives as long
+    as its process)."""
     import subprocess
     import sys
 
@@ -100,7 +107,10 @@ def test_the_checkpointer_thread_copies_the_wal_into_the_database_file(tmp_path)
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "200"
+    copied, wal_sizes = result.stdout.split("\n", 1)
+    assert copied == "200"
+    wal_before, wal_after = map(int, wal_sizes.split())
+    assert wal_before > 200 * 4096 and wal_after == wal_before  # restarted, without the writers' own checkpoint
 
 
 def test_scan_indexes_become_partial_and_still_answer_every_lookup(tmp_path):
