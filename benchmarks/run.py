@@ -145,10 +145,14 @@ def start_server(tmp, db_path):
     env = dict(os.environ, KIOSK_DB=str(db_path), KIOSK_INSTANCE=str(tmp / "instance"),
                # The unknown-code path is measured, so the guessing limits must not answer 429 here.
                KIOSK_SCAN_GUESS_LIMIT="[1000000000, 60]", KIOSK_SCAN_GUESS_CLIENT_LIMIT="[1000000000, 60]")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    # To a file, not a pipe: nobody reads a pipe during the runs, and a server that wrote
+    # 64 KB of warnings to a full one would stop answering and spoil the figures.
+    log = tmp / "server.log"
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -157,7 +161,7 @@ def start_server(tmp, db_path):
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:])
+    raise RuntimeError("server did not start: " + log.read_text(errors="replace")[-2000:])
 
 
 def server_peak_memory(pid):
@@ -238,6 +242,9 @@ def bench_server(table, tmp, db, size):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+        logged = (tmp / "server.log").read_text(errors="replace").strip()
+        if logged:  # a warning or a traceback during the runs puts the figures in doubt
+            print(f"the server logged {len(logged.splitlines())} lines during the runs; the last:\n{logged[-2000:]}", file=sys.stderr)
     return used
 
 
