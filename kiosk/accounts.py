@@ -15,10 +15,18 @@ ROLES = ("public", "station", "host", "organiser")
 
 
 class User(UserMixin):
-    def __init__(self, row):
+    """A signed-in user, known by the token of this login (see data.start_login)."""
+
+    def __init__(self, row, login_token):
         self.id = row["id"]
         self.email = row["email"]
         self.role = row["role"]
+        self.login_token = login_token
+
+    def get_id(self):
+        # What Flask-Login keeps in the session cookie: the login's token, not the user's id,
+        # so that ending the login on the server (logout) also ends every copy of the cookie.
+        return self.login_token
 
     @property
     def is_organiser(self):
@@ -26,9 +34,9 @@ class User(UserMixin):
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    row = data.get_user(get_db(), int(user_id)) if str(user_id).isdigit() else None
-    return User(row) if row else None
+def load_user(login_token):
+    row = data.user_for_login(get_db(), login_token)
+    return User(row, login_token) if row else None
 
 
 def allow(*roles):
@@ -110,7 +118,7 @@ def login_post():
         flash(_("E-mail or password is not right."), "error")
         return render_template("accounts/login.html", next=request.form.get("next", ""), email=email), 200
     session.clear()
-    login_user(User(user))
+    login_user(User(user, data.start_login(get_db(), user["id"])))
     target = safe_next_url(request.form.get("next")) or url_for(
         "admin.overview" if user["role"] == "organiser" else "rooms.index"
     )
@@ -120,6 +128,7 @@ def login_post():
 @bp.post("/logout")
 @allow("host", "organiser")
 def logout():
+    data.end_login(get_db(), current_user.login_token)
     logout_user()
     session.clear()
     return redirect(url_for("accounts.login"), code=303)

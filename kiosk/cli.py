@@ -102,6 +102,18 @@ def user_add_command(email, role, password):
     click.echo(f"user added: {email} ({role})")
 
 
+@user_group.command("logout")
+@click.argument("email")
+def user_logout_command(email):
+    """End every login of EMAIL on every device (a lost tablet, a host who left)."""
+    from kiosk.data import accounts
+
+    ended = accounts.end_logins_of(get_db(), email, actor="cli")
+    if ended is None:
+        fail(f"no user with e-mail {email}")
+    click.echo(f"logins ended for {email}: {ended}")
+
+
 @main.group("station")
 def station_group():
     """Manage kiosk stations (tablets, laptops with a handheld scanner)."""

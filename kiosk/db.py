@@ -441,3 +441,21 @@ def m0006_partial_indexes_for_scans(db):
         CREATE INDEX presence_room ON presence(room_id) WHERE room_id IS NOT NULL;
         """
     )
+
+
+@migrations()
+def m0007_create_login_sessions(db):
+    # A login is a row here and the browser's session cookie carries its random token, so
+    # logging out ends the login itself: a copy of the cookie stops working with it.
+    db.executescript(
+        """
+        CREATE TABLE login_sessions (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,
+            started_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE INDEX login_sessions_user ON login_sessions(user_id);
+        """
+    )

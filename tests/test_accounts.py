@@ -81,3 +81,51 @@ def test_next_url_cannot_leave_the_site(demo_app):
     response = client.post("/login", data={"email": ORGANISER[0], "password": ORGANISER[1], "next": "//evil.example/"})
     assert response.location == "/"
     assert HOST  # the host account exists in the demo fixture too
+
+
+def copy_of_session_cookie(app, client):
+    """A second browser holding a copy of CLIENT's session cookie, as a stolen cookie would be."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def test_logging_out_ends_the_login_for_every_copy_of_the_cookie(demo_app):
+    client = demo_app.test_client()
+    login(client, *ORGANISER)
+    thief = copy_of_session_cookie(demo_app, client)
+    assert thief.get("/admin/attendees").status_code == 200
+
+    assert client.post("/logout").status_code == 303
+    assert client.get("/admin/attendees").status_code == 302
+    response = thief.get("/admin/attendees")
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_logging_out_on_one_device_leaves_the_other_logged_in(demo_app):
+    laptop, tablet = demo_app.test_client(), demo_app.test_client()
+    login(laptop, *HOST)
+    login(tablet, *HOST)
+    laptop.post("/logout")
+    assert laptop.get("/rooms/").status_code == 302
+    assert tablet.get("/rooms/").status_code == 200
+
+
+def test_a_login_ends_by_itself_after_seven_days(demo_app, demo_db):
+    client = demo_app.test_client()
+    login(client, *HOST)
+    assert client.get("/rooms/").status_code == 200
+    demo_db.execute("UPDATE login_sessions SET started_at = '2020-01-01T08:00:00.000+00:00'")
+    assert client.get("/rooms/").status_code == 302
+
+
+def test_only_a_live_login_token_names_a_user(db):
+    user = accounts.add_user(db, "host@example.org", "long enough", "host")
+    token = accounts.start_login(db, user["id"])
+    assert accounts.user_for_login(db, token)["email"] == "host@example.org"
+    # A session cookie from before logins were kept held the user's id: it no longer signs anyone in.
+    for stale in (str(user["id"]), user["id"], None, "kls_" + "x" * 43, token + "x"):
+        assert accounts.user_for_login(db, stale) is None
+    assert db.execute("SELECT token_hash FROM login_sessions").fetchone()[0] == accounts.hash_token(token)
+    accounts.end_login(db, token)
+    assert accounts.user_for_login(db, token) is None

@@ -49,3 +49,20 @@ def test_demo_refuses_to_overwrite(runner):
     assert first.exit_code == 0, first.output
     assert "demo event built" in first.output
     assert runner.invoke(args=["demo"]).exit_code == 1
+
+
+def test_user_logout_ends_every_login_of_that_user(runner, db):
+    from kiosk.data import accounts
+
+    host = accounts.add_user(db, "host@example.org", "long enough", "host")
+    other = accounts.add_user(db, "other@example.org", "long enough", "host")
+    tablet, laptop, others = (accounts.start_login(db, user["id"]) for user in (host, host, other))
+    result = runner.invoke(args=["user", "logout", "host@example.org"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "logins ended for host@example.org: 2\n"
+    assert accounts.user_for_login(db, tablet) is None and accounts.user_for_login(db, laptop) is None
+    assert accounts.user_for_login(db, others) is not None
+    assert db.execute("SELECT actor, action, detail FROM audit_log ORDER BY id DESC").fetchone() == (
+        "cli", "end logins", "host@example.org: 2")
+    unknown = runner.invoke(args=["user", "logout", "nobody@example.org"])
+    assert unknown.exit_code == 1 and "no user with e-mail nobody@example.org" in unknown.output

@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from kiosk.db import immediate, now_utc, one
 
 PAIRING_VALID_FOR = timedelta(days=7)
+LOGIN_VALID_FOR = timedelta(days=7)  # a forgotten login on a tablet ends by itself
 
 
 class AccountError(ValueError):
@@ -64,6 +65,55 @@ def authenticate(db, email, password):
     if not check_password_hash(user["password_hash"], password or ""):
         return None
     return {"id": user["id"], "email": user["email"], "role": user["role"]}
+
+
+def start_login(db, user_id):
+    """A new login for USER_ID; returns its token, for the browser's session cookie."""
+    token = "kls_" + secrets.token_urlsafe(32)
+    with immediate(db):
+        db.execute(
+            "INSERT INTO login_sessions (user_id, token_hash, started_at) VALUES (?, ?, ?)",
+            [user_id, hash_token(token), now_utc()],
+        )
+    return token
+
+
+def user_for_login(db, token, *, valid_for=LOGIN_VALID_FOR):
+    """The user of the login TOKEN belongs to, or None once it ended or is older than VALID_FOR."""
+    if not isinstance(token, str) or not token.startswith("kls_") or len(token) > 200:
+        return None
+    started_after = (datetime.now(timezone.utc) - valid_for).isoformat(timespec="milliseconds")
+    return one(
+        db,
+        """SELECT users.id, users.email, users.role FROM login_sessions JOIN users ON users.id = login_sessions.user_id
+           WHERE login_sessions.token_hash = ? AND login_sessions.ended_at IS NULL AND login_sessions.started_at > ?""",
+        [hash_token(token), started_after],
+    )
+
+
+def end_login(db, token):
+    """End one login (logging out)."""
+    if isinstance(token, str):
+        with immediate(db):
+            db.execute(
+                "UPDATE login_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL",
+                [now_utc(), hash_token(token)],
+            )
+
+
+def end_logins_of(db, email, actor):
+    """End every login of the user with EMAIL, on every device; returns how many, or None for no such user."""
+    from kiosk.data.audit import record
+
+    with immediate(db):
+        row = db.execute("SELECT id FROM users WHERE email = ?", [(email or "").strip()]).fetchone()
+        if row is None:
+            return None
+        ended = db.execute(
+            "UPDATE login_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL", [now_utc(), row[0]]
+        ).rowcount
+        record(db, actor, "end logins", f"{email}: {ended}")
+    return ended
 
 
 def list_users(db):
