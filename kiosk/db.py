@@ -54,7 +54,7 @@ CHECKPOINT_SECONDS = 0.1
 # it copies the rest and fsyncs twice inside its commit, while every station waits. That
 # stall measured 19-31 ms at 1,000 check-ins/s, every 1.6 s with a 10,000-page net.
 # 100,000 pages (about 400 MB) makes it ten times rarer; in paired runs at 1,000/s the
-# 5-second windows whose slowest 1% took over 25 ms went from 16 of 18 to 4 of 18.
+# 5-second windows whose slowest 1% took over 25 ms went from 16 of 18 to 3 of 18.
 SAFETY_CHECKPOINT_PAGES = 100_000
 _checkpointer_pid = None  # the process whose checkpointer thread runs
 

@@ -79,7 +79,7 @@ def start_login(db, user_id):
 
 
 def user_for_login(db, token, *, valid_for=LOGIN_VALID_FOR):
-    """The user of the login TOKEN belongs to, or None once it ended or is older than VALID_FOR."""
+    """The user signed in by login TOKEN, or None once that login ended or started more than VALID_FOR ago."""
     if not isinstance(token, str) or not token.startswith("kls_") or len(token) > 200:
         return None
     started_after = (datetime.now(timezone.utc) - valid_for).isoformat(timespec="milliseconds")
