@@ -117,6 +117,8 @@ def login_post():
     if user is None:
         flash(_("E-mail or password is not right."), "error")
         return render_template("accounts/login.html", next=request.form.get("next", ""), email=email), 200
+    if current_user.is_authenticated:  # logging in again in this browser replaces its login
+        data.end_login(get_db(), current_user.login_token)
     session.clear()
     login_user(User(user, data.start_login(get_db(), user["id"])))
     target = safe_next_url(request.form.get("next")) or url_for(

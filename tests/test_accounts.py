@@ -102,6 +102,15 @@ def test_logging_out_ends_the_login_for_every_copy_of_the_cookie(demo_app):
     assert response.status_code == 302 and response.location.startswith("/login")
 
 
+def test_logging_in_again_in_the_same_browser_ends_its_earlier_login(demo_app):
+    client = demo_app.test_client()
+    login(client, *HOST)
+    thief = copy_of_session_cookie(demo_app, client)
+    login(client, *ORGANISER)
+    assert client.get("/admin/attendees").status_code == 200
+    assert thief.get("/rooms/").status_code == 302
+
+
 def test_logging_out_on_one_device_leaves_the_other_logged_in(demo_app):
     laptop, tablet = demo_app.test_client(), demo_app.test_client()
     login(laptop, *HOST)
