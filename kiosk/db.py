@@ -51,11 +51,12 @@ CHECKPOINT_SECONDS = 0.1
 # thread's checkpoints manage in any pause between writes: at a door's pace the WAL stays
 # a few pages long. Under a sustained stream of writes (hundreds a second) they never
 # quite catch up, and the WAL grows until a writer's own checkpoint forces the restart:
-# it copies the rest and fsyncs twice inside its commit, while every station waits. That
-# stall measured 19-31 ms at 1,000 check-ins/s, every 1.6 s with a 10,000-page net.
-# 100,000 pages (about 400 MB) makes it ten times rarer; in paired runs at 1,000/s the
-# 5-second windows whose slowest 1% took over 25 ms went from 16 of 18 to 3 of 18.
-SAFETY_CHECKPOINT_PAGES = 100_000
+# it copies the rest and fsyncs twice inside its commit, while every station waits (19-31
+# ms at 1,000 check-ins/s, every 1.6 s). A 100,000-page net made that ten times rarer, but
+# a WAL file growing to 400 MB costs the disk more while it grows: at 1,000/s the slowest
+# 1% took 70-84 ms against 34-45 ms from a fresh file, though less once it had grown.
+# Mixed, so the smaller net stays.
+SAFETY_CHECKPOINT_PAGES = 10_000
 _checkpointer_pid = None  # the process whose checkpointer thread runs
 
 

@@ -77,7 +77,7 @@ path, copy = sys.argv[1], sys.argv[2]
 connect(path).close()
 start_checkpointer(path, every=0.1)
 db = connect(path)  # opened after: the writer's own checkpoint is only the safety net
-assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == SAFETY_CHECKPOINT_PAGES == 100_000
+assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == SAFETY_CHECKPOINT_PAGES == 10_000
 migrate(db)
 for n in range(200):
     db.execute("INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES ('test', ?, 0, 1)", [str(n)])
