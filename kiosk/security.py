@@ -99,7 +99,22 @@ def gate():
         return api_refusal(401 if not (signed_in_user() or g.station) else 403)
     if signed_in_user() or g.station:
         abort(403)
+    if request.headers.get("HX-Request"):
+        # A live page polling after its login ended (logged out in another tab, `kiosk user
+        # logout`): a redirect would be followed and the login form swapped into the room's
+        # card. HX-Redirect sends the whole page to the login form, and back here after it.
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = url_for("accounts.login", next=_page_url())
+        return response
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def _page_url():
+    """The page an HTMX request came from (path and query), when it is on this site."""
+    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if page.netloc == request.host and page.path.startswith("/"):
+        return page.path + (f"?{page.query}" if page.query else "")
+    return request.path
 
 
 API_REFUSAL = {"error": "unauthorized", "message": "a valid station token or an organiser session is needed"}

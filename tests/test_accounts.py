@@ -138,3 +138,17 @@ def test_only_a_live_login_token_names_a_user(db):
     assert db.execute("SELECT token_hash FROM login_sessions").fetchone()[0] == accounts.hash_token(token)
     accounts.end_login(db, token)
     assert accounts.user_for_login(db, token) is None
+
+
+def test_a_live_page_polling_without_a_login_is_sent_whole_to_the_login_form(demo_app):
+    client = demo_app.test_client()
+    poll = {"HX-Request": "true", "HX-Current-URL": "http://localhost/rooms/?tab=1"}
+    response = client.get("/rooms/?v=abc", headers=poll)
+    assert response.status_code == 401 and response.data == b""  # nothing for htmx to swap in
+    assert response.headers["HX-Redirect"] == "/login?next=/rooms/?tab%3D1"
+    # A page address from another site is not a place to return to.
+    response = client.get("/rooms/?v=abc", headers={"HX-Request": "true", "HX-Current-URL": "http://evil.example/x"})
+    assert response.headers["HX-Redirect"] == "/login?next=/rooms/"
+    # Without htmx, the browser is redirected as before.
+    response = client.get("/rooms/?v=abc")
+    assert response.status_code == 302 and response.location == "/login?next=/rooms/?v%3Dabc"

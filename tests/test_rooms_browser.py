@@ -156,3 +156,28 @@ def test_plus_one_on_the_host_page_updates_without_reload(browser, live_server, 
     finally:
         context.close()
     assert not [error for error in errors if "Content Security Policy" in error or "Refused" in error], errors
+
+
+def test_a_live_page_whose_login_ended_goes_to_the_login_form(browser, live_server, door):
+    """Logged out elsewhere (another tab, `kiosk user logout`): the polling room page shows the
+    login form as a whole page, not swapped into the room's card."""
+    from kiosk.data import accounts
+
+    errors = []
+    context, page = open_page(browser, live_server, HOST, f"/rooms/{door['room_id']}", errors)
+    page.wait_for_selector("#room-live")
+    database = connect(live_server.database_path)
+    try:
+        accounts.end_logins_of(database, HOST[0], actor="test")
+    finally:
+        database.close()
+    page.wait_for_url(f"{live_server.url}/login?next=/rooms/{door['room_id']}", timeout=5000)
+    assert page.locator("input[name=password]").count() == 1
+    assert page.locator("#room-live").count() == 0
+    page_login_form = page.locator("form:has(input[name=email])")
+    page_login_form.locator("input[name=email]").fill(HOST[0])
+    page_login_form.locator("input[name=password]").fill(HOST[1])
+    page_login_form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/rooms/{door['room_id']}")  # back where the host was
+    page.wait_for_selector("#room-live")
+    context.close()
