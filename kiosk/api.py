@@ -14,7 +14,7 @@ from kiosk.data.event import get_event
 from kiosk.data.rooms import occupancy, sessions_by_room
 from kiosk.db import get_db
 from kiosk.extensions import csrf
-from kiosk.security import API_REFUSAL, bearer_token, client_key, security_headers
+from kiosk.security import API_REFUSAL, bearer_token, client_key, json_response, security_headers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Authenticated by a bearer token, never by a cookie, so there is nothing to forge.
@@ -25,14 +25,7 @@ SCANS_PATH = bp.url_prefix + "/scans"
 
 
 def error(status, code, message):
-    return answer_response(status, {"error": code, "message": message})
-
-
-def answer_response(status, answer):
-    """The JSON response for an API answer."""
-    response = jsonify(answer)
-    response.status_code = status
-    return response
+    return json_response(status, {"error": code, "message": message})
 
 
 ERROR_NAMES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -41,7 +34,7 @@ ERROR_NAMES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 
 @bp.errorhandler(HTTPException)
 def http_error(exc):
-    return answer_response(exc.code, http_error_answer(exc))
+    return json_response(exc.code, http_error_answer(exc))
 
 
 def http_error_answer(exc):
@@ -61,7 +54,7 @@ def create_scan():
         return error(401, "unauthorized", "send the station token as 'Authorization: Bearer TOKEN'")
     request.max_content_length = MAX_SCAN_BODY
     raw = request.get_data(cache=True)  # raises 413 past MAX_SCAN_BODY
-    return answer_response(*scan_from_body(g.station, raw, client=client_key()))
+    return json_response(*scan_from_body(g.station, raw, client=client_key()))
 
 
 def scan_from_body(station, raw, *, client):
@@ -69,7 +62,7 @@ def scan_from_body(station, raw, *, client):
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        return 400, {"error": "malformed_json", "message": "the body must be a JSON object"}
+        body = None
     if not isinstance(body, dict):
         return 400, {"error": "malformed_json", "message": "the body must be a JSON object"}
     code = body.get("code")
@@ -139,7 +132,7 @@ class ScanFastPath:
             return 401, API_REFUSAL
         if length > MAX_SCAN_BODY:
             return 413, http_error_answer(RequestEntityTooLarge())
-        return scan_from_body(station, environ["wsgi.input"].read(length), client=environ.get("REMOTE_ADDR") or "?")
+        return scan_from_body(station, environ["wsgi.input"].read(length), client=client_key(environ))
 
 
 def scan_answer(result, station):

@@ -122,7 +122,12 @@ API_REFUSAL = {"error": "unauthorized", "message": "a valid station token or an 
 
 def api_refusal(status):
     """The API's answer to a request without the right credentials."""
-    response = jsonify(API_REFUSAL)
+    return json_response(status, API_REFUSAL)
+
+
+def json_response(status, answer):
+    """A JSON response: ANSWER with the HTTP STATUS."""
+    response = jsonify(answer)
     response.status_code = status
     return response
 
@@ -130,9 +135,7 @@ def api_refusal(status):
 def number_too_large(error):
     """A query or form number past SQLite's 64-bit integers (?page=1e30): the request is bad, not the server."""
     if request.path.startswith("/api/"):
-        response = jsonify({"error": "bad_request", "message": "a number in the request is out of range"})
-        response.status_code = 400
-        return response
+        return json_response(400, {"error": "bad_request", "message": "a number in the request is out of range"})
     return "A number in the request is out of range.", 400
 
 
@@ -183,9 +186,10 @@ def safe_next_url(target):
     return target
 
 
-def client_key():
-    """The requesting client's address, the key for per-client limits."""
-    return request.remote_addr or "?"
+def client_key(environ=None):
+    """The requesting client's address, the key for per-client limits: from the WSGI ENVIRON
+    when given (the scan fast path has no request), else the current request's."""
+    return (environ if environ is not None else request.environ).get("REMOTE_ADDR") or "?"
 
 
 def _client_limit(bucket, client):
