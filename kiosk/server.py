@@ -15,10 +15,10 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
     """Run the production server until interrupted.
 
     granian (a Rust HTTP server) forks WORKERS processes from this one, each running the
-    already created APP in THREADS Python threads. Few threads on purpose: every SQLite call
-    lets go of the GIL, and many threads in one process then hand it back and forth for
-    each statement; 2 per worker keep a long request (a badge PDF) from holding up a
-    worker's scans while costing little.
+    already created APP in THREADS Python threads. A worker's scans are answered in batches,
+    one thread writing them all while the others wait (kiosk.api.ScanBatches), so a worker
+    can hold up to THREADS scans in one batch and still serve a long request (a badge PDF)
+    beside it.
     """
     from granian.constants import Interfaces, SSLProtocols
     from granian.log import LogLevels

@@ -1,7 +1,12 @@
 """The JSON API: its exact forms are relied on by scanner apps and integrations."""
 
+import contextlib
 import io
+import json
 import logging
+import sqlite3
+import threading
+import time
 
 import pytest
 from flask import request_started
@@ -128,22 +133,103 @@ def test_a_scanner_app_skips_flask_dispatch_and_a_cookie_does_not(demo_app, demo
     assert dispatched == [1]
 
 
-def test_scans_in_one_process_take_turns(demo_app, demo_db, monkeypatch):
-    """Two threads' scans run one after the other, not interleaved statement by statement."""
+def test_scans_that_arrive_together_are_committed_together(demo_app, demo_db, monkeypatch):
+    """While one batch is being written, the scans that arrive wait and then go in one
+    transaction; no two scans of a worker are ever recorded side by side."""
     _station, token, _ = make_station(demo_db, "Door 11")
+    codes = [badge_code(demo_db, 60 + n) for n in range(6)]
     fast_path = demo_app.wsgi_app
-    seen = []
-    real_perform_scan = api_module.perform_scan
+    first_scan_started, transactions, recording = threading.Event(), [], []
+    real_record, real_immediate = api_module.record_station_scan, api_module.immediate
 
-    def watched(*args, **kwargs):
-        seen.append(fast_path.turn.locked())
-        return real_perform_scan(*args, **kwargs)
+    def watched_record(station, **fields):
+        assert not recording, "two scans recorded at once"
+        recording.append(fields["code"])
+        if fields["code"] == codes[0]:  # hold the first batch until the others are queued behind it
+            first_scan_started.set()
+            deadline = time.monotonic() + 10
+            while len(fast_path.batches.waiting) < len(codes) - 1 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        try:
+            return real_record(station, **fields)
+        finally:
+            recording.pop()
 
-    monkeypatch.setattr(api_module, "perform_scan", watched)
-    client = demo_app.test_client()
-    assert client.post("/api/v1/scans", json={"code": "x"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert seen == [True]
-    assert not fast_path.turn.locked()
+    @contextlib.contextmanager
+    def counted_immediate(db):
+        with real_immediate(db):
+            transactions.append(db.conn.in_transaction)
+            yield db
+
+    monkeypatch.setattr(api_module, "record_station_scan", watched_record)
+    monkeypatch.setattr(api_module, "immediate", counted_immediate)
+    answers = {}
+
+    def scan(code):
+        response = demo_app.test_client().post("/api/v1/scans", json={"code": code}, headers={"Authorization": f"Bearer {token}"})
+        answers[code] = response.get_json()["outcome"]
+
+    first = threading.Thread(target=scan, args=(codes[0],))
+    first.start()
+    assert first_scan_started.wait(10)
+    others = [threading.Thread(target=scan, args=(code,)) for code in codes[1:]]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(20)
+    assert answers == {code: "checked_in" for code in codes}
+    assert transactions == [True, True]  # the first scan alone, then the five that waited
+    assert not fast_path.batches.leading and not fast_path.batches.waiting
+    recorded = demo_db.execute(
+        f"SELECT count(*) FROM scans WHERE outcome = 'checked_in' AND code IN ({', '.join('?' * len(codes))})", codes
+    ).fetchone()[0]
+    assert recorded == len(codes)
+
+
+def pending(token, code):
+    return api_module.PendingScan(token, json.dumps({"code": code}).encode(), "127.0.0.1")
+
+
+def test_a_failing_scan_leaves_the_rest_of_its_batch_recorded(demo_app, demo_db, monkeypatch, caplog):
+    _station, token, _ = make_station(demo_db, "Door 13")
+    good, broken, also_good = (badge_code(demo_db, 70 + n) for n in range(3))
+    real_record = api_module.record_station_scan
+
+    def record_then_fail(station, **fields):
+        result = real_record(station, **fields)
+        if fields["code"] == broken:
+            raise RuntimeError("disk on fire")  # after its scan was written: the savepoint must undo it
+        return result
+
+    monkeypatch.setattr(api_module, "record_station_scan", record_then_fail)
+    batch = [pending(token, code) for code in (good, broken, also_good)] + [pending("not-a-token", good)]
+    with caplog.at_level(logging.ERROR):
+        demo_app.wsgi_app.answer_batch(batch)
+    assert [scan.status for scan in batch] == [200, 500, 200, 401]
+    assert [scan.answer.get("outcome") for scan in batch] == ["checked_in", None, "checked_in", None]
+    assert isinstance(batch[1].error, RuntimeError) and "disk on fire" in caplog.text
+    recorded = dict(demo_db.execute(
+        "SELECT code, count(*) FROM scans WHERE code IN (?, ?, ?) GROUP BY code", [good, broken, also_good]
+    ).fetchall())
+    assert recorded == {good: 1, also_good: 1}
+
+
+def test_a_batch_whose_commit_fails_answers_500_and_records_nothing(demo_app, demo_db, monkeypatch):
+    _station, token, _ = make_station(demo_db, "Door 14")
+    code = badge_code(demo_db, 80)
+    real_immediate = api_module.immediate
+
+    @contextlib.contextmanager
+    def failing_commit(db):
+        with real_immediate(db):
+            yield db
+            raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(api_module, "immediate", failing_commit)
+    batch = [pending(token, code), pending(None, code), pending(token, "K1-NOTHING")]
+    demo_app.wsgi_app.answer_batch(batch)
+    assert [scan.status for scan in batch] == [500, 401, 500]
+    assert demo_db.execute("SELECT count(*) FROM scans WHERE code IN (?, 'K1-NOTHING')", [code]).fetchone()[0] == 0
 
 
 def test_both_paths_send_the_same_bytes(demo_app, demo_db):
@@ -193,7 +279,7 @@ def test_an_unexpected_error_in_the_fast_path_is_a_logged_500(demo_app, demo_db,
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(api_module, "perform_scan", broken)
+    monkeypatch.setattr(api_module, "record_station_scan", broken)
     with caplog.at_level(logging.ERROR):
         response = demo_app.test_client().post("/api/v1/scans", json={"code": "x"}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 500
