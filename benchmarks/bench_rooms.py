@@ -221,7 +221,7 @@ def free_port():
 
 
 class Server:
-    """`kiosk serve` on a loopback port, with the production defaults (2 workers x 2 threads)."""
+    """`kiosk serve` on a loopback port, with the production defaults (2 workers x 8 threads)."""
 
     def __init__(self, database, instance, workers, threads):
         self.port = free_port()
@@ -374,7 +374,7 @@ def main():
     parser.add_argument("--pages", type=int, default=100, help="host tablet pages kept open and live")
     parser.add_argument("--seconds", type=float, default=20, help="length of the check-in run with the pages open")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-rooms-") as folder:

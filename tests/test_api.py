@@ -186,6 +186,36 @@ def test_scans_that_arrive_together_are_committed_together(demo_app, demo_db, mo
     assert recorded == len(codes)
 
 
+def test_other_requests_run_two_at_a_time_and_never_hold_up_a_scan(demo_app, demo_db, monkeypatch):
+    _station, token, _ = make_station(demo_db, "Door 15")
+    fast_path = demo_app.wsgi_app
+    release, inside, most = threading.Event(), [], []
+
+    def slow_page(environ, start_response):
+        inside.append(environ["PATH_INFO"])
+        most.append(len(inside))
+        release.wait(10)
+        inside.remove(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"page"]
+
+    monkeypatch.setattr(fast_path, "wsgi_app", slow_page)
+    pages = [threading.Thread(target=demo_app.test_client().get, args=(f"/page-{n}",)) for n in range(4)]
+    for thread in pages:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(inside) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # time for a third to get in, were it let in
+    assert len(inside) == 2
+    scan = demo_app.test_client().post("/api/v1/scans", json={"code": badge_code(demo_db, 90)}, headers={"Authorization": f"Bearer {token}"})
+    assert scan.get_json()["outcome"] == "checked_in"  # while both places are taken
+    release.set()
+    for thread in pages:
+        thread.join(10)
+    assert max(most) == 2 and not inside
+
+
 def pending(token, code):
     return api_module.PendingScan(token, json.dumps({"code": code}).encode(), "127.0.0.1")
 
