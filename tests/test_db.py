@@ -113,6 +113,22 @@ def test_the_checkpointer_thread_copies_the_wal_into_the_database_file(tmp_path)
     assert wal_before > 200 * 4096 and wal_after == wal_before  # restarted, without the writers' own checkpoint
 
 
+def test_the_checkpointer_waits_longer_in_a_pause_and_comes_back_soon_when_writes_resume():
+    from kiosk.db import next_checkpoint_wait
+
+    def wait(previous, state, last):
+        return next_checkpoint_wait(previous, state, last, every=0.025, idle=0.5)
+
+    assert wait(0.025, (0, 120, 80), (0, 60, 60)) == 0.025  # frames left to copy
+    assert wait(0.025, (0, 120, 120), (0, 120, 80)) == 0.025  # all copied just now: look once more
+    assert wait(0.025, (0, 120, 120), (0, 120, 120)) == 0.05  # nothing new: wait twice as long
+    assert wait(0.4, (0, 120, 120), (0, 120, 120)) == 0.5  # up to the idle wait
+    assert wait(0.5, (0, 130, 120), (0, 120, 120)) == 0.025  # writes again
+    assert wait(0.5, (0, 14, 14), (0, 120, 120)) == 0.025  # the WAL started over with new writes
+    assert wait(0.5, None, (0, 120, 120)) == 0.025  # busy: try again soon
+    assert wait(0.5, (1, -1, -1), (1, -1, -1)) == 0.025
+
+
 def test_scan_indexes_become_partial_and_still_answer_every_lookup(tmp_path):
     """m0006: rows without a room or an attendee leave the indexes; lookups of one room or attendee still use them."""
     db = connect(tmp_path / "old.db")
