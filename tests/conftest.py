@@ -151,18 +151,29 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_path = database_path
         environment = dict(os.environ, KIOSK_DB=str(database_path), KIOSK_INSTANCE=str(instance_path), **(env or {}))
+        # To a file, not a pipe: nobody reads a pipe while the tests run, and a server that
+        # wrote 64 KB to a full one would stop answering.
+        self.log_path = Path(instance_path).parent / f"server-{self.port}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop() or close_log()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(workers), "--threads", str(threads)],
-            env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=environment, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.wait_ready()
+
+    def output(self):
+        """What the server printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def close_log(self):
+        self.log.close()
 
     def wait_ready(self, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("server exited: " + (self.process.stdout.read() or ""))
+                raise RuntimeError("server exited: " + self.output()[-3000:])
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
@@ -180,8 +191,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout and not self.process.stdout.closed:
-            self.process.stdout.close()
+        self.close_log()
 
 
 @pytest.fixture

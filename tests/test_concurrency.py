@@ -69,7 +69,6 @@ def server_with_stations(tmp_path, demo_template):
     server = LiveServer(path, tmp_path / "instance", workers=2, threads=16)
     yield server, tokens, codes, path
     server.stop()
-    server.process.stdout.close()
 
 
 def test_many_clients_scanning_the_same_badges_give_one_checkin_each(server_with_stations):

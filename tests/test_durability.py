@@ -61,7 +61,7 @@ def crash(server):
         except ProcessLookupError:
             pass
     server.process.wait(timeout=10)
-    server.process.stdout.close()
+    server.close_log()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") and _alive(pid) for pid in pids[1:]):
         time.sleep(0.05)
@@ -195,4 +195,3 @@ def test_sigkill_mid_load_loses_no_acknowledged_checkin(tmp_path, demo_template)
               f"({entrance_checkins} entrance check-ins), all {len(acked)} found once after SIGKILL; {retried} retries ({len(in_flight)} in flight at the kill) answered without double counting")
     finally:
         server.stop()
-        server.process.stdout.close()

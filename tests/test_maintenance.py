@@ -57,7 +57,6 @@ def test_backup_while_the_server_takes_scans_is_consistent_and_restores(tmp_path
         stop.set()
         worker.join(timeout=30)
         server.stop()
-        server.process.stdout.close()
     for target in backups:
         copy = connect(target)
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
