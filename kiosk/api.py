@@ -100,9 +100,9 @@ class ScanFastPath:
     token and no cookie, so Flask's request context, URL dispatch, CSRF, login and session
     hooks, signals and response object do nothing for it, yet they were about 40% of a
     check-in's server time. This answers it in an app context with the same pieces the view
-    uses: the token lookup, scan_from_body (validation, perform_scan, the answer), Flask's JSON
-    and the security headers. Every other request, and a scan that carries a cookie or a body
-    of no stated length, goes through Flask as before.
+    uses: the token lookup, read_scan_body (validation), record_station_scan, with_message and
+    scan_answer, Flask's JSON and the security headers. Every other request, and a scan that
+    carries a cookie or a body of no stated length, goes through Flask as before.
 
     Scans that arrive together are committed together (ScanBatches), so a worker runs many
     threads (kiosk serve: 8) to let a batch grow. Every other request goes through Flask, at
@@ -267,7 +267,7 @@ class ScanBatches:
                 else:
                     following.leads = True
             for answered in batch:
-                if answered.status is None:  # answer_batch stopped short: it catches every Exception, so not for long
+                if answered.status is None:  # only when something past its own handlers stopped answer_batch
                     answered.failed(RuntimeError("the scan's batch stopped"))
                 if answered is not scan:
                     answered.woken.release()
