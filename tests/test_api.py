@@ -216,6 +216,43 @@ def test_other_requests_run_two_at_a_time_and_never_hold_up_a_scan(demo_app, dem
     assert max(most) == 2 and not inside
 
 
+def test_a_broken_batch_still_answers_its_scans_and_hands_the_lead_on():
+    batches, seen, raised = None, [], []
+    scans = [api_module.PendingScan(None, str(n).encode(), "127.0.0.1") for n in range(4)]
+
+    def answer_batch(batch):
+        seen.append([scans.index(scan) for scan in batch])
+        if len(seen) == 1:  # hold the first batch until the other three wait, then break it
+            deadline = time.monotonic() + 10
+            while len(batches.waiting) < 3 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            raise KeyboardInterrupt  # past answer_batch's own handlers, which catch every Exception
+        for scan in batch:
+            scan.status, scan.answer = 200, {}
+
+    batches = api_module.ScanBatches(answer_batch)
+
+    def submit(scan):
+        try:
+            batches.submit(scan)
+        except KeyboardInterrupt:
+            raised.append(scan)
+
+    threads = [threading.Thread(target=submit, args=(scan,)) for scan in scans]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.005)
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen[0] == [0] and sorted(seen[1]) == [1, 2, 3]  # the first that waited led the rest
+    assert raised == [scans[0]] and scans[0].status == 500
+    assert [scan.status for scan in scans[1:]] == [200] * 3
+    assert not batches.leading and not batches.waiting
+
+
 def pending(token, code):
     return api_module.PendingScan(token, json.dumps({"code": code}).encode(), "127.0.0.1")
 
