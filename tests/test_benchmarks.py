@@ -34,3 +34,18 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path):
         assert figure in result.stdout, figure
     assert "failed" not in result.stdout and "errors" not in result.stdout
     assert "| figure | measured | target |" in out.read_text()
+
+
+@pytest.mark.slow
+def test_sustained_benchmark_smoke_run_prints_each_run_and_the_median():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_sustained.py", "--attendees", "600", "--rate", "60", "--seconds", "2", "--runs", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "60 check-ins a second from 32 clients for 2 s, 600 attendees, 2 run(s) on a fresh copy each"
+    runs = [line for line in lines if line.startswith("run ")]
+    assert len(runs) == 2 and all("errors 0" in line and "{'checked_in': 120}" in line for line in runs), runs
+    assert lines[-1].startswith("median of 2: ")
+    assert not result.stderr.strip(), result.stderr[-2000:]
