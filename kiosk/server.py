@@ -2,6 +2,7 @@
 
 import datetime
 import ipaddress
+import logging
 import secrets
 import socket
 from pathlib import Path
@@ -50,6 +51,10 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
         respawn_failed_workers=True,
         respawn_interval=1.0,
     )
+    # granian warns when a worker has more threads than 2 per core + 1 (8 on a 2-core
+    # machine): many threads would fight over the GIL. Here they do not: waiting scans hold
+    # no GIL, and other requests run two at a time (kiosk.api.ScanFastPath).
+    logging.getLogger("_granian").addFilter(lambda record: not record.getMessage().startswith("Configuration allows spawning"))
     click.echo(f"Kiosk serves {app.config['DATABASE']} at {public_url}  (Ctrl+C stops)")
 
     def worker_app():
