@@ -12,11 +12,8 @@ and every run is bounded in requests and in seconds.
 """
 
 import argparse
-import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen  # noqa: E402
-from run import spread, start_server, write_inputs  # noqa: E402
+from run import spread, start_server, stop_server, write_inputs  # noqa: E402
 
 from bench_import import fresh_db  # noqa: E402
 from kiosk import importer  # noqa: E402
@@ -59,14 +56,7 @@ def one_run(tmp, tokens, codes, rate, seconds):
         lists = spread(codes[: rate * seconds], CLIENTS)
         result = loadgen.run(port, tokens, lists, rate=rate, max_seconds=seconds + 30, raw=True)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-    logged = (run_dir / "server.log").read_text(errors="replace").strip()
-    if logged:  # a warning or a traceback during the run puts its figures in doubt
-        print(f"the server logged {len(logged.splitlines())} lines; the last:\n{logged[-2000:]}", file=sys.stderr)
+        stop_server(process, run_dir)
     latencies = result.pop("latencies")
     result["slow_percent"] = 100 * sum(1 for latency in latencies if latency * 1000 > SLOW_MS) / max(1, len(latencies))
     result["max"] = max(latencies, default=0) * 1000

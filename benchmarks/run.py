@@ -237,15 +237,20 @@ def bench_server(table, tmp, db, size):
         table.add("server peak memory, largest process (VmHWM)", max(peaks.values()), "MB", 150)
         table.add(f"server peak memory, all {len(peaks)} processes together", sum(peaks.values()), "MB")
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        logged = (tmp / "server.log").read_text(errors="replace").strip()
-        if logged:  # a warning or a traceback during the runs puts the figures in doubt
-            print(f"the server logged {len(logged.splitlines())} lines during the runs; the last:\n{logged[-2000:]}", file=sys.stderr)
+        stop_server(process, tmp)
     return used
+
+
+def stop_server(process, tmp):
+    """Stop a server from start_server(TMP, ...) and show on stderr anything it logged."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    logged = (tmp / "server.log").read_text(errors="replace").strip()
+    if logged:  # a warning or a traceback during the runs puts the figures in doubt
+        print(f"the server logged {len(logged.splitlines())} lines during the runs; the last:\n{logged[-2000:]}", file=sys.stderr)
 
 
 def report(table, label, runs, with_targets, throughput_target=1000):
