@@ -158,6 +158,11 @@ class ScanFastPath:
         (which the other workers wait for) is held only for the writing.
         """
         app = self.app
+
+        def fail(scan, exc):
+            app.logger.error("Exception on POST %s", SCANS_PATH, exc_info=exc)
+            scan.failed(exc)
+
         with app.app_context():
             db = get_db()
             recording = []
@@ -175,8 +180,7 @@ class ScanFastPath:
                         else:
                             recording.append((scan, station, fields))
                 except Exception as exc:
-                    app.logger.exception("Exception on POST %s", SCANS_PATH)
-                    scan.failed(exc)
+                    fail(scan, exc)
             if not recording:
                 return
             try:
@@ -189,11 +193,10 @@ class ScanFastPath:
                             scan.status, scan.answer = TOO_MANY_GUESSES
                         except Exception as exc:  # this scan fails; the others in its batch still count
                             db.execute("ROLLBACK TO scan")
-                            app.logger.exception("Exception on POST %s", SCANS_PATH)
-                            scan.failed(exc)
+                            fail(scan, exc)
                         db.execute("RELEASE scan")
             except Exception as exc:  # the transaction failed: none of the batch was recorded
-                app.logger.exception("Exception on POST %s", SCANS_PATH)
+                app.logger.exception("Exception on POST %s", SCANS_PATH)  # once for the batch
                 for scan, _station, _fields in recording:
                     if scan.status is None:
                         scan.failed(exc)
@@ -203,8 +206,7 @@ class ScanFastPath:
                     try:
                         scan.status, scan.answer = 200, scan_answer(with_message(scan.result, station), station)
                     except Exception as exc:
-                        app.logger.exception("Exception on POST %s", SCANS_PATH)
-                        scan.failed(exc)
+                        fail(scan, exc)
 
 
 class PendingScan:

@@ -212,9 +212,7 @@ def _shown_result(station, scan_id):
     row = scans_data.get_scan(get_db(), scan_id)
     if not row or row["station_id"] != station["id"] or not row["response"]:
         return None
-    result = json.loads(row["response"])
-    result["message"] = describe(result, translations_for(station_language(station)))
-    return result
+    return with_message(json.loads(row["response"]), station)
 
 
 @bp.post("/kiosk/scan")
