@@ -61,6 +61,11 @@ class Table:
         self.rows.append(row)
         print(f"  {row[0]:<58} {row[1]:>16}  {row[2]:<14} {row[3]}", flush=True)
 
+    def note(self, figure, text):
+        """A row without a single figure: several runs' values side by side."""
+        self.rows.append((figure, text, "", ""))
+        print(f"  {figure:<58} {text}", flush=True)
+
     def markdown(self):
         lines = ["| figure | measured | target | |", "|---|---:|---|---|"]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
@@ -200,44 +205,56 @@ def bench_server(table, tmp, db, size):
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     process, port = start_server(tmp, db_path)
     used = 0
-    try:
-        # Warm up every worker and thread once.
-        loadgen.run(port, tokens, [[{"code": "K1-WARMUP"}] * 5 for _ in range(8)], max_seconds=10)
-        checked_in = []
-        for clients in (1, 8, 32):
-            per_run = []
-            for _run in range(size["runs"]):
-                count = size["requests"][clients]
-                batch = codes[used: used + count]
-                used += count
-                checked_in.extend(batch)
-                lists = spread(batch, clients)
-                per_run.append(loadgen.run(port, tokens, lists, max_seconds=60))
-            report(table, f"check-in at {clients} client{'s' if clients > 1 else ''}", per_run, clients == 32)
-        # Open loop: 32 stations whose scans fall due at a steady rate in all, latency counted from when due.
-        for rate in size["open_rates"]:
-            per_run = []
-            for _run in range(size["runs"]):
-                count = rate * size["open_seconds"]
-                batch = codes[used: used + count]
-                used += count
-                checked_in.extend(batch)
-                lists = spread(batch, 32)
-                per_run.append(loadgen.run(port, tokens, lists, rate=rate, max_seconds=size["open_seconds"] + 30))
-            report(table, f"check-in at 32 clients, open loop {rate}/s", per_run, True, throughput_target=None)
-        for label, make in (("duplicate scan", lambda i: checked_in[i % len(checked_in)]),
-                            ("unknown code", lambda i: "K1-" + "".join(random.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(17)))):
-            per_run = []
-            for _run in range(size["runs"]):
-                count = size["requests"][32]
-                lists = [[{"code": make(i * 1000 + j)} for j in range(count // 32)] for i in range(32)]
-                per_run.append(loadgen.run(port, tokens, lists, max_seconds=60))
-            report(table, f"{label} at 32 clients", per_run, True, throughput_target=None)
-        peaks = server_peak_memory(process.pid)
-        table.add("server peak memory, largest process (VmHWM)", max(peaks.values()), "MB", 150)
-        table.add(f"server peak memory, all {len(peaks)} processes together", sum(peaks.values()), "MB")
-    finally:
-        stop_server(process, tmp)
+    with SpeedProbe() as speed:
+        try:
+            used = _check_in_runs(table, port, tokens, codes, size, speed)
+            peaks = server_peak_memory(process.pid)
+            table.add("server peak memory, largest process (VmHWM)", max(peaks.values()), "MB", 150)
+            table.add(f"server peak memory, all {len(peaks)} processes together", sum(peaks.values()), "MB")
+        finally:
+            stop_server(process, tmp)
+    return used
+
+
+def _timed_run(speed, *args, **kwargs):
+    """One loadgen run, with the machine's speed just before it."""
+    before = speed()
+    return dict(loadgen.run(*args, **kwargs), speed=before)
+
+
+def _check_in_runs(table, port, tokens, codes, size, speed):
+    """The check-in figures; returns how many of CODES they checked in."""
+    used = 0
+    # Warm up every worker and thread once.
+    loadgen.run(port, tokens, [[{"code": "K1-WARMUP"}] * 5 for _ in range(8)], max_seconds=10)
+    checked_in = []
+    for clients in (1, 8, 32):
+        per_run = []
+        for _run in range(size["runs"]):
+            count = size["requests"][clients]
+            batch = codes[used: used + count]
+            used += count
+            checked_in.extend(batch)
+            per_run.append(_timed_run(speed, port, tokens, spread(batch, clients), max_seconds=60))
+        report(table, f"check-in at {clients} client{'s' if clients > 1 else ''}", per_run, clients == 32)
+    # Open loop: 32 stations whose scans fall due at a steady rate in all, latency counted from when due.
+    for rate in size["open_rates"]:
+        per_run = []
+        for _run in range(size["runs"]):
+            count = rate * size["open_seconds"]
+            batch = codes[used: used + count]
+            used += count
+            checked_in.extend(batch)
+            per_run.append(_timed_run(speed, port, tokens, spread(batch, 32), rate=rate, max_seconds=size["open_seconds"] + 30))
+        report(table, f"check-in at 32 clients, open loop {rate}/s", per_run, True, throughput_target=None)
+    for label, make in (("duplicate scan", lambda i: checked_in[i % len(checked_in)]),
+                        ("unknown code", lambda i: "K1-" + "".join(random.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(17)))):
+        per_run = []
+        for _run in range(size["runs"]):
+            count = size["requests"][32]
+            lists = [[{"code": make(i * 1000 + j)} for j in range(count // 32)] for i in range(32)]
+            per_run.append(_timed_run(speed, port, tokens, lists, max_seconds=60))
+        report(table, f"{label} at 32 clients", per_run, True, throughput_target=None)
     return used
 
 
@@ -259,6 +276,9 @@ def report(table, label, runs, with_targets, throughput_target=1000):
     table.add(f"{label}: throughput", throughput, "/s", throughput_target if with_targets else None, better="higher")
     for p in ("p50", "p95", "p99"):
         table.add(f"{label}: {p} latency", statistics.median(r[p] for r in runs), "ms", 25 if (with_targets and p == "p99") else None)
+    if with_targets:
+        table.note(f"{label}: each run's throughput, p99 (machine speed just before)",
+                   "; ".join(f"{r['throughput']:,.0f}/s, {r['p99']:.1f} ms ({r['speed']:.2f} s)" for r in runs))
     if errors:
         table.add(f"{label}: errors", errors, "", 1)
 
@@ -310,11 +330,11 @@ def bench_subprocess(table, script, args, pattern, make_rows, timeout):
         make_rows(table, match)
 
 
-def _python_loop(_=None):
+def _python_loop(_=None, count=5_000_000):
     """Seconds this process takes for a fixed pure-Python loop: the machine's speed for Kiosk's kind of work."""
     started = time.perf_counter()
     total = 0
-    for number in range(5_000_000):
+    for number in range(count):
         total += number
     return time.perf_counter() - started
 
@@ -330,6 +350,31 @@ def machine_speed(table, when):
     with multiprocessing.get_context("fork").Pool(2) as pool:
         both = pool.map(_python_loop, range(2))
     table.add(f"machine speed, same loop, two processes at once, slower one ({when})", max(both), "s")
+
+
+class SpeedProbe:
+    """The machine's speed right before a run: the fixed loop on both cores at once, a fifth as
+    long and scaled up, so it reads like the 'two processes at once' rows.
+
+    On this VM the same loop takes 0.17 s or 0.32 s minutes apart (the host lends the vCPUs
+    more or less of a core), and a closed-loop run's latency follows; each run's figure is
+    shown beside the speed it ran at.
+    """
+
+    def __enter__(self):
+        import functools
+        import multiprocessing
+
+        self.pool = multiprocessing.get_context("fork").Pool(2)
+        self.loop = functools.partial(_python_loop, count=1_000_000)
+        return self
+
+    def __call__(self):
+        return max(self.pool.map(self.loop, range(2))) * 5
+
+    def __exit__(self, *exc):
+        self.pool.terminate()
+        self.pool.join()
 
 
 def main(argv=None):
