@@ -1,6 +1,7 @@
 """The JSON API for scanner apps and integrations: scans and room occupancy."""
 
 import json
+import tempfile
 import threading
 
 from flask import Blueprint, g, jsonify, request
@@ -148,8 +149,13 @@ class ScanFastPath:
     def through_flask(self, environ, start_response):
         if STATION_COOKIE in parse_cookie(environ):
             return self.wsgi_app(environ, start_response)
-        with self.others:
-            return self.wsgi_app(environ, start_response)
+        body = read_body_first(environ, self.app.config["MAX_CONTENT_LENGTH"])
+        try:
+            with self.others:
+                return self.wsgi_app(environ, start_response)
+        finally:
+            if body is not None:
+                body.close()  # the request is handled: nothing reads its body after this
 
     def answer_batch(self, batch):
         """Answer every scan of BATCH: what writes in one transaction, each scan in a savepoint.
@@ -207,6 +213,37 @@ class ScanFastPath:
                         scan.status, scan.answer = 200, scan_answer(with_message(scan.result, station), station)
                     except Exception as exc:
                         fail(scan, exc)
+
+
+BODY_IN_MEMORY = 512 * 1024  # a larger upload (an import) waits in a temporary file
+BODY_CHUNK = 64 * 1024
+
+
+def read_body_first(environ, limit):
+    """Read the request's body now, before it takes one of the places other requests share.
+
+    The server calls the app as soon as the headers are in, and waits for the body without a
+    time limit (granian has none). Read inside a place, a body that comes slowly (an import
+    uploaded over the venue's Wi-Fi) or never (a tablet that lost the network mid-request)
+    held one of the two, and two of them stopped every organiser and host page of a worker.
+    A body of no stated length, or over LIMIT, is left to werkzeug, which refuses or reads it.
+    Returns the file the body was read into (the caller closes it), or None.
+    """
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not length.isdigit() or int(length) == 0 or (limit is not None and int(length) > limit):
+        return None
+    remaining = int(length)
+    source = environ["wsgi.input"]
+    body = tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY)
+    while remaining:
+        chunk = source.read(min(remaining, BODY_CHUNK))
+        if not chunk:  # the client went away: werkzeug finds the body cut short
+            break
+        body.write(chunk)
+        remaining -= len(chunk)
+    body.seek(0)
+    environ["wsgi.input"] = body
+    return body
 
 
 class PendingScan:

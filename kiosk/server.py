@@ -3,8 +3,11 @@
 import datetime
 import ipaddress
 import logging
+import os
 import secrets
 import socket
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -60,10 +63,69 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
     def worker_app():
         # Runs in each worker after the fork, so the worker gets a checkpointer thread of its own.
         start_checkpointer(app.config["DATABASE"])
+        # The worker opens its listening socket after this returns.
+        threading.Thread(target=keep_connections_alive, args=(port,), name="kiosk-keepalive", daemon=True).start()
         return app
 
     # Workers are forked from this process, so they start from the app created here.
     server.serve(target_loader=worker_app, wrap_loader=False)
+
+
+# A tablet that leaves the venue's Wi-Fi in the middle of a request never closes its
+# connection, and the server waits for the rest of the request with no time limit, holding
+# one of its threads. TCP keepalive asks an idle connection's other end whether it is still
+# there and drops the connection when nobody answers: after about a minute, not never.
+KEEPALIVE_IDLE_SECONDS = 30
+KEEPALIVE_INTERVAL_SECONDS = 10
+KEEPALIVE_PROBES = 3
+
+
+def keep_connections_alive(port, wait=10.0):
+    """Turn TCP keepalive on for this process's listening sockets on PORT, once they exist
+    (up to WAIT seconds); on Linux every connection accepted from them inherits it.
+
+    Returns how many listening sockets it set.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        found = 0
+        for sock in _listening_sockets(port):
+            with sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
+                # Unacknowledged data (an answer to a device that left) gives up as soon.
+                user_timeout = (KEEPALIVE_IDLE_SECONDS + KEEPALIVE_INTERVAL_SECONDS * KEEPALIVE_PROBES) * 1000
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, user_timeout)
+                found += 1
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def _listening_sockets(port):
+    """This process's listening TCP sockets on PORT, each through a duplicate of its descriptor
+    (closing it leaves the server's own open)."""
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:  # not Linux: nothing to set
+        return
+    for name in descriptors:
+        try:
+            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                continue
+            sock = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue
+        try:
+            if (sock.type == socket.SOCK_STREAM and sock.family in (socket.AF_INET, socket.AF_INET6)
+                    and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) and sock.getsockname()[1] == port):
+                yield sock
+                continue
+        except OSError:
+            pass
+        sock.close()
 
 
 def _demo_if_empty(app):

@@ -12,6 +12,7 @@ import pytest
 from flask import request_started
 
 from kiosk import api as api_module
+from kiosk.api import read_body_first
 from tests.conftest import make_station, station_client
 
 
@@ -407,3 +408,26 @@ def test_openapi_document(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
     assert {"/scans", "/rooms"} <= set(document["paths"])
+
+
+def test_a_body_is_read_whole_before_the_request_goes_on():
+    small, large = b'{"code": "K1-X"}', bytes(range(256)) * 4096  # 1 MB: more than is kept in memory
+    for body in (small, large):
+        environ = {"CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        with read_body_first(environ, limit=20 * 1024 * 1024) as kept:
+            assert environ["wsgi.input"] is kept and kept.read() == body
+            assert kept._rolled == (body is large)  # the large one waits in a temporary file
+
+
+def test_a_body_cut_short_is_passed_on_as_far_as_it_came():
+    environ = {"CONTENT_LENGTH": "100", "wsgi.input": io.BytesIO(b'{"code": ')}
+    with read_body_first(environ, limit=4096) as kept:
+        assert kept.read() == b'{"code": '
+
+
+@pytest.mark.parametrize("length", ["", "chunked", "0", "5000"])
+def test_bodies_werkzeug_refuses_or_streams_are_left_to_it(length):
+    original = io.BytesIO(b"x" * 5000)
+    environ = {"CONTENT_LENGTH": length, "wsgi.input": original}
+    assert read_body_first(environ, limit=4096) is None
+    assert environ["wsgi.input"] is original and original.tell() == 0

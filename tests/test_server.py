@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from tests.conftest import ROOT, free_port
 
@@ -101,7 +102,6 @@ def test_https_with_the_organisers_own_certificate_and_a_key_in_the_older_format
 def test_a_worker_that_dies_is_replaced(tmp_path):
     """The server stays up all day: a killed worker process is started again and serves."""
     import signal
-    from pathlib import Path
 
     process, port, _env = serve(tmp_path, "--demo-if-empty")
     try:
@@ -121,3 +121,56 @@ def test_a_worker_that_dies_is_replaced(tmp_path):
         assert Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split() != children
     finally:
         stop(process)
+
+
+def stalled_post(port, path, body, headers=""):
+    """A connection that sends a POST's headers and half its body, then nothing more."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{headers}"
+        f"Content-Length: {len(body)}\r\n\r\n".encode() + body[: len(body) // 2]
+    )
+    return sock
+
+
+def test_uploads_that_stall_do_not_hold_up_the_other_pages(live_server):
+    """A body that comes slowly or never (a tablet off the Wi-Fi mid-request) is waited for
+    before the request takes one of the two places other requests share."""
+    from kiosk.db import connect
+    from tests.conftest import make_station
+
+    _station, token, _secret = make_station(connect(live_server.database_path), "Stalling")
+    body = b'{"code": "K1-NOTAREALBADGECODE12"}'
+    # A cookie sends the scan through Flask, like an organiser's form or upload.
+    headers = f"Authorization: Bearer {token}\r\nCookie: theme=dark\r\n"
+    stalled = [stalled_post(live_server.port, "/api/v1/scans", body, headers) for _ in range(4)]
+    try:
+        time.sleep(0.3)
+        with urllib.request.urlopen(live_server.url + "/login", timeout=5) as response:
+            assert response.status == 200
+        first = stalled[0]
+        first.sendall(body[len(body) // 2:])  # the rest comes after all: the scan is answered whole
+        answer = first.recv(65536).decode()
+        assert answer.startswith("HTTP/1.1 200") and '"outcome":"unknown"' in answer
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_connections_are_dropped_when_the_device_stops_answering(live_server):
+    """TCP keepalive is on for every connection the server accepts (Linux shows its timer)."""
+    from kiosk.server import KEEPALIVE_IDLE_SECONDS
+
+    with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
+        time.sleep(0.2)
+        client_port = sock.getsockname()[1]
+        timers = []
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port, remote_port = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+            if local_port == live_server.port and remote_port == client_port:  # the server's end
+                timers.append(fields[5])
+    assert len(timers) == 1
+    kind, jiffies = timers[0].split(":")
+    assert kind == "02"  # the keepalive timer
+    assert 0 < int(jiffies, 16) / os.sysconf("SC_CLK_TCK") <= KEEPALIVE_IDLE_SECONDS
