@@ -2,7 +2,7 @@
 
 Each client is one persistent connection that sends its list of requests one after another.
 A process drives its share of the clients from one event loop (selectors), so the client's
-own cost stays small (about 0.15 ms of CPU per request here) and a latency is read the
+own cost stays small (0.07-0.11 ms of CPU per request here) and a latency is read the
 moment its answer arrives, not when a thread next gets the GIL. Two processes carry the
 clients so the client is not serialised on one core.
 
