@@ -330,7 +330,10 @@ def bench_subprocess(table, script, args, pattern, make_rows, timeout):
         make_rows(table, match)
 
 
-def _python_loop(_=None, count=5_000_000):
+LOOP_COUNT = 5_000_000
+
+
+def _python_loop(count=LOOP_COUNT):
     """Seconds this process takes for a fixed pure-Python loop: the machine's speed for Kiosk's kind of work."""
     started = time.perf_counter()
     total = 0
@@ -344,33 +347,32 @@ def machine_speed(table, when):
 
     Figures of different runs compare only when these do.
     """
-    import multiprocessing
-
     table.add(f"machine speed, fixed Python loop, one process ({when})", _python_loop(), "s")
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        both = pool.map(_python_loop, range(2))
-    table.add(f"machine speed, same loop, two processes at once, slower one ({when})", max(both), "s")
+    with SpeedProbe(count=LOOP_COUNT) as both:
+        table.add(f"machine speed, same loop, two processes at once, slower one ({when})", both(), "s")
 
 
 class SpeedProbe:
-    """The machine's speed right before a run: the fixed loop on both cores at once, a fifth as
-    long and scaled up, so it reads like the 'two processes at once' rows.
+    """The machine's speed now: the fixed loop on both cores at once, the slower one's seconds.
 
-    On this VM the same loop takes 0.17 s or 0.32 s minutes apart (the host lends the vCPUs
-    more or less of a core), and a closed-loop run's latency follows; each run's figure is
-    shown beside the speed it ran at.
+    A probe before each run uses a loop a fifth as long (COUNT), scaled up so it reads like the
+    'two processes at once' rows. On this VM the same loop takes 0.17 s or 0.32 s minutes apart
+    (the host lends the vCPUs more or less of a core), and a closed-loop run's latency
+    follows; each run's figure is shown beside the speed it ran at.
     """
 
+    def __init__(self, count=LOOP_COUNT // 5):
+        self.count = count
+
     def __enter__(self):
-        import functools
         import multiprocessing
 
         self.pool = multiprocessing.get_context("fork").Pool(2)
-        self.loop = functools.partial(_python_loop, count=1_000_000)
         return self
 
     def __call__(self):
-        return max(self.pool.map(self.loop, range(2))) * 5
+        slower = max(self.pool.map(_python_loop, [self.count] * 2))
+        return slower * LOOP_COUNT / self.count
 
     def __exit__(self, *exc):
         self.pool.terminate()

@@ -125,10 +125,9 @@ class ScanFastPath:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != SCANS_PATH or environ.get("REQUEST_METHOD") != "POST" or "HTTP_COOKIE" in environ:
             return self.through_flask(environ, start_response)
-        length = environ.get("CONTENT_LENGTH") or ""
-        if not length.isdigit():  # chunked or odd: werkzeug reads those
+        length = stated_length(environ)
+        if length is None:  # chunked or odd: werkzeug reads those
             return self.through_flask(environ, start_response)
-        length = int(length)
         scan = PendingScan(
             token=bearer_token(environ.get("HTTP_AUTHORIZATION", "")),
             raw=environ["wsgi.input"].read(length) if length <= MAX_SCAN_BODY else None,
@@ -215,6 +214,13 @@ class ScanFastPath:
                         fail(scan, exc)
 
 
+def stated_length(environ):
+    """The request body's length as its Content-Length header states it, or None when it
+    states none (a chunked body) or an odd one."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    return int(length) if length.isdigit() else None
+
+
 BODY_IN_MEMORY = 512 * 1024  # a larger upload (an import) waits in a temporary file
 BODY_CHUNK = 64 * 1024
 
@@ -229,10 +235,9 @@ def read_body_first(environ, limit):
     A body of no stated length, or over LIMIT, is left to werkzeug, which refuses or reads it.
     Returns the file the body was read into (the caller closes it), or None.
     """
-    length = environ.get("CONTENT_LENGTH") or ""
-    if not length.isdigit() or int(length) == 0 or (limit is not None and int(length) > limit):
+    remaining = stated_length(environ)
+    if not remaining or (limit is not None and remaining > limit):
         return None
-    remaining = int(length)
     source = environ["wsgi.input"]
     body = tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY)
     while remaining:
