@@ -6,8 +6,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.badge_layouts import qr_runs  # noqa: E402
-from kiosk.badge_pdf import LAYOUTS, render_pdf  # noqa: E402
+from kiosk.badges.layouts import qr_runs  # noqa: E402
+from kiosk.badges.pdf import LAYOUTS, render_pdf  # noqa: E402
 from kiosk.data.badges import new_code, short_form  # noqa: E402
 
 NAMES = [

@@ -14,7 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk import demo, importer  # noqa: E402
+from kiosk import demo
+from kiosk.imports import importer  # noqa: E402
 from kiosk.db import connect, migrate  # noqa: E402
 
 

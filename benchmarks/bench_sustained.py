@@ -24,7 +24,7 @@ import loadgen  # noqa: E402
 from run import spread, start_server, stop_server, write_inputs  # noqa: E402
 
 from bench_import import fresh_db  # noqa: E402
-from kiosk import importer  # noqa: E402
+from kiosk.imports import importer  # noqa: E402
 from kiosk.data import accounts  # noqa: E402
 
 CLIENTS = 32

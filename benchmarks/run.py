@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import loadgen  # noqa: E402
 from bench_import import fresh_db, rows, write_xlsx  # noqa: E402
 
-from kiosk import importer  # noqa: E402
+from kiosk.imports import importer  # noqa: E402
 from kiosk.data import accounts  # noqa: E402
 from kiosk.data import attendees as attendees_data  # noqa: E402
 from kiosk.data import rooms as rooms_data  # noqa: E402

@@ -82,15 +82,27 @@ def create_app(test_config=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
-    from kiosk import db, extensions, rendering
+    from kiosk import db, extensions
+    from kiosk.web import i18n, rendering, security
 
     db.init_app(app)
     extensions.init_app(app)
+    i18n.init_app(app)
     rendering.init_app(app)
 
-    from kiosk import accounts, admin, api, badges, checkin, exports, imports, rooms, security, stations
+    from kiosk.accounts import access
+    from kiosk.accounts import views as accounts
+    from kiosk.admin import exports
+    from kiosk.admin import views as admin
+    from kiosk.api import views as api
+    from kiosk.badges import views as badges
+    from kiosk.checkin import views as checkin
+    from kiosk.imports import views as imports
+    from kiosk.rooms import views as rooms
+    from kiosk.stations import views as stations
 
     security.init_app(app)
+    access.init_app(app)
     for module in (accounts, admin, stations, checkin, api, rooms, badges, imports, exports):
         app.register_blueprint(module.bp)
     app.wsgi_app = api.ScanFastPath(app)

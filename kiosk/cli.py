@@ -60,7 +60,7 @@ def import_group():
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_attendees_command(file):
     """Import or update attendees from FILE (.csv or .xlsx); all or nothing."""
-    from kiosk import importer
+    from kiosk.imports import importer
 
     try:
         report = importer.import_attendees(get_db(), file)
@@ -73,7 +73,7 @@ def import_attendees_command(file):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_program_command(file):
     """Import or update rooms, time blocks and sessions from FILE (.csv or .xlsx); all or nothing."""
-    from kiosk import importer
+    from kiosk.imports import importer
 
     try:
         report = importer.import_program(get_db(), file)
@@ -126,7 +126,7 @@ def station_group():
 @click.option("--staffed", is_flag=True, help="A staffed desk: also search attendees and check in by hand.")
 def station_add_command(name, mode, room_name, staffed):
     """Create a station; prints its one-time pairing URL and its API token."""
-    from kiosk import stations
+    from kiosk.stations import views as stations
     from kiosk.data import accounts
 
     try:
@@ -161,7 +161,7 @@ def station_revoke_command(name):
 @click.option("--demo-if-empty", is_flag=True, help="Build the demo event when the database holds none.")
 def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_empty):
     """Serve Kiosk with granian, a production HTTP server."""
-    from kiosk import server
+    from kiosk.serving import server
 
     server.serve(
         current_app._get_current_object(),
@@ -178,7 +178,7 @@ def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_em
 
 def _add_capability_commands():
     """Commands that live beside their capability's blueprint."""
-    from kiosk.badges import badges_command
+    from kiosk.badges.views import badges_command
     from kiosk.maintenance import backup_command, purge_command
 
     main.add_command(badges_command, "badges")

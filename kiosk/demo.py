@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk import importer
+from kiosk.imports import importer
 from kiosk.db import immediate
 from kiosk.text import fold
 

@@ -11,8 +11,8 @@ import time
 import pytest
 from flask import request_started
 
-from kiosk import api as api_module
-from kiosk.api import read_body_first
+from kiosk.api import views as api_module
+from kiosk.api.views import read_body_first
 from tests.conftest import make_station, station_client
 
 

@@ -4,8 +4,8 @@ import pypdfium2
 import pytest
 import zxingcpp
 
-from kiosk.badge_layouts import LAYOUTS, MIN_MODULE_MM, QR, QUIET_ZONE, Text, badge_items, fit_text
-from kiosk.badge_pdf import render_pdf
+from kiosk.badges.layouts import LAYOUTS, MIN_MODULE_MM, QR, QUIET_ZONE, Text, badge_items, fit_text
+from kiosk.badges.pdf import render_pdf
 from kiosk.data import printing
 from kiosk.data.badges import current_badge, issue_badge, new_code, short_form
 from kiosk.db import connect, migrate, now_utc
@@ -179,7 +179,7 @@ def test_fast_mask_choice_matches_qrcode():
     import qrcode
     import qrcode.constants
 
-    from kiosk.badge_layouts import qr_matrix
+    from kiosk.badges.layouts import qr_matrix
 
     for code in [new_code() for _ in range(200)] + ["K1-AAAAAAAAAAAAAAAAA", "https://example.org/a-longer-text"]:
         reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)

@@ -160,7 +160,7 @@ def test_rebuild_clears_scans_and_stations(demo_built):
 
 
 def test_the_demo_csv_files_import_on_their_own(tmp_path):
-    from kiosk import importer
+    from kiosk.imports import importer
 
     database = connect(tmp_path / "k.db")
     migrate(database)

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ORGANISER, login, make_station
-from kiosk import create_app, importer
+from kiosk import create_app
+from kiosk.imports import importer
 from kiosk.data.scans import OUTCOMES
 from kiosk.db import connect
 

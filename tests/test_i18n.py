@@ -209,7 +209,7 @@ def test_outside_a_request_the_source_language(app):
     """The CLI runs in an app context without a request: English, and choosing it never fails."""
     from flask_babel import get_locale, gettext
 
-    from kiosk.extensions import select_locale
+    from kiosk.web.i18n import select_locale
 
     assert gettext("line %(line)s: name is missing", line=3) == "line 3: name is missing"  # no app at all
     with app.app_context():

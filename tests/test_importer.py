@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from kiosk import importer
+from kiosk.imports import importer
 from kiosk.data.badges import normalise
 from kiosk.db import connect, migrate
 from kiosk.text import search_text

@@ -79,7 +79,7 @@ def test_https_with_the_organisers_own_certificate_and_a_key_in_the_older_format
     """--cert and --key: a key in the traditional "BEGIN EC PRIVATE KEY" form serves as well as PKCS#8."""
     from cryptography.hazmat.primitives import serialization
 
-    from kiosk.server import ensure_certificate
+    from kiosk.serving.server import ensure_certificate
 
     made = tmp_path / "made"
     made.mkdir()
@@ -159,7 +159,7 @@ def test_uploads_that_stall_do_not_hold_up_the_other_pages(live_server):
 
 def test_connections_are_dropped_when_the_device_stops_answering(live_server):
     """TCP keepalive is on for every connection the server accepts (Linux shows its timer)."""
-    from kiosk.server import KEEPALIVE_IDLE_SECONDS
+    from kiosk.serving.server import KEEPALIVE_IDLE_SECONDS
 
     with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
         time.sleep(0.2)

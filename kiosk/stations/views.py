@@ -8,13 +8,12 @@ from flask import Blueprint, current_app, flash, g, has_request_context, make_re
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from kiosk.accounts import actor_name, organiser_required, public
+from kiosk.accounts.access import STATION_COOKIE, actor_name, organiser_required, public
 from kiosk.data import accounts as data
 from kiosk.data import rooms as rooms_data
 from kiosk.data.audit import record
 from kiosk.db import get_db, immediate
-from kiosk.rendering import render
-from kiosk.security import STATION_COOKIE
+from kiosk.web.rendering import render
 
 bp = Blueprint("stations", __name__)
 

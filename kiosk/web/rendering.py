@@ -1,6 +1,6 @@
 """Page-or-fragment rendering: one decision, made in one place."""
 
-from flask import make_response, render_template
+from flask import jsonify, make_response, render_template
 from htmx_flask import request
 
 
@@ -14,6 +14,13 @@ def render(page_template, fragment_template=None, *, status=200, **context):
     template = fragment_template if fragment_template and wants_fragment() else page_template
     response = make_response(render_template(template, **context), status)
     response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def json_response(status, answer):
+    """A JSON response: ANSWER with the HTTP STATUS."""
+    response = jsonify(answer)
+    response.status_code = status
     return response
 
 

@@ -6,7 +6,7 @@ from reportlab import rl_config
 from reportlab.lib.colors import HexColor
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from kiosk.badge_layouts import LAYOUTS, QR, Line, Text, badge_items, get_layout, register_fonts, sheets
+from kiosk.badges.layouts import LAYOUTS, QR, Line, Text, badge_items, get_layout, register_fonts, sheets
 
 __all__ = ["LAYOUTS", "render_pdf"]
 

@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from kiosk.accounts import actor_name, organiser_required
-from kiosk.badge_layouts import LAYOUTS, QR, badge_items, qr_runs, sheets
-from kiosk.badge_pdf import render_pdf
+from kiosk.accounts.access import actor_name, organiser_required
+from kiosk.badges.layouts import LAYOUTS, QR, badge_items, qr_runs, sheets
+from kiosk.badges.pdf import render_pdf
 from kiosk.data import printing
 from kiosk.data.event import get_event
 from kiosk.db import get_db
-from kiosk.rendering import render, wants_fragment
+from kiosk.web.rendering import render, wants_fragment
 
 bp = Blueprint("badges", __name__, url_prefix="/badges")
 
@@ -297,7 +297,7 @@ def badges_command(layout, out, organisation, not_printed):
 
     Registered attendees without a badge code get one first; cancelled attendees are left out.
     """
-    from kiosk.badge_layouts import FontsMissing
+    from kiosk.badges.layouts import FontsMissing
 
     db = get_db()
     missing = printing.missing_badges(db, organisation=organisation)

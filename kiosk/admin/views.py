@@ -2,13 +2,13 @@
 
 from flask import Blueprint, abort, request
 
-from kiosk.accounts import organiser_required
+from kiosk.accounts.access import organiser_required
 from kiosk.data import attendees as attendees_data
 from kiosk.data import printing
 from kiosk.data import rooms as rooms_data
 from kiosk.data.event import get_event
 from kiosk.db import get_db
-from kiosk.rendering import render
+from kiosk.web.rendering import render
 
 bp = Blueprint("admin", __name__)
 

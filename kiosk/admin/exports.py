@@ -6,7 +6,7 @@ import io
 from flask import Blueprint, Response
 from flask_babel import gettext as _
 
-from kiosk.accounts import organiser_required
+from kiosk.accounts.access import organiser_required
 from kiosk.data.event import get_event, local_time
 from kiosk.db import get_db
 

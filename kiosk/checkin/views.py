@@ -7,17 +7,18 @@ from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_babel import force_locale, get_translations
 from flask_babel import gettext as _
 
-from kiosk.accounts import actor_name, allow, current_roles, signed_in_user_id, station_required
+from kiosk.accounts.access import actor_name, allow, current_roles, signed_in_user_id, station_required
 from kiosk.data import attendees as attendees_data
 from kiosk.data import printing
 from kiosk.data import scans as scans_data
 from kiosk.data.badges import find_badge
-from kiosk.data.event import get_event, local_time
+from kiosk.data.event import local_time
 from kiosk.data.rooms import room_live
 from kiosk.db import get_db, immediate
-from kiosk.extensions import locale
-from kiosk.rendering import render, wants_fragment
-from kiosk.security import limiter_blocked, limiter_hit, safe_next_url
+from kiosk.web.rendering import render, wants_fragment
+from kiosk.accounts.limits import limiter_blocked, limiter_hit
+from kiosk.web.i18n import current_event, locale, station_language, translations_for
+from kiosk.web.security import safe_next_url
 
 bp = Blueprint("checkin", __name__)
 
@@ -27,22 +28,6 @@ PRINT_WINDOW = timedelta(minutes=10)  # a station may print the badge of its own
 
 class TooManyAttempts(Exception):
     """The station guessed too many unknown codes in a short time."""
-
-
-def current_event():
-    """The event, read once per request."""
-    event = g.get("event", False)
-    if event is False:  # None is an answer too: no event set up yet
-        event = g.event = get_event(get_db())
-    return event
-
-
-def station_language(station):
-    """The language answers at STATION are given in: its own, else the event's."""
-    if station and station.get("language"):
-        return station["language"]
-    event = current_event()
-    return (event or {}).get("language") or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def perform_scan(station, *, code=None, attendee_id=None, direction="in", client_scan_id=None, override=False, client=None):
@@ -83,20 +68,6 @@ def with_message(result, station):
     """RESULT of a scan at STATION with the sentence a person reads, in the station's language."""
     result["message"] = describe(result, translations_for(station_language(station)))
     return result
-
-
-def translations_for(language):
-    """The message catalogue for LANGUAGE, fetched from Flask-Babel once per app.
-
-    Forcing the locale and looking the catalogue up again for every sentence was a tenth of
-    an API check-in's time.
-    """
-    cache = current_app.extensions.setdefault("kiosk_translations", {})
-    translations = cache.get(language)
-    if translations is None:
-        with force_locale(locale(language)):
-            translations = cache[language] = get_translations()
-    return translations
 
 
 def describe(result, translations=None):
@@ -326,7 +297,7 @@ def _arrival_badges(scan_id):
 @station_required
 def badge(scan_id):
     """The label badge of the attendee just checked in here, for the kiosk to print on arrival."""
-    from kiosk import badges  # the badge module owns the badge markup and the print view
+    from kiosk.badges import views as badges  # the badge module owns the badge markup and the print view
 
     chosen = _arrival_badges(scan_id)
     if not chosen:
@@ -338,7 +309,7 @@ def badge(scan_id):
 @station_required
 def badge_printed(scan_id):
     """Log that the kiosk sent the arrival badge of SCAN_ID to its printer (GET never writes, so this is a POST)."""
-    from kiosk.badges import DESK_LAYOUT
+    from kiosk.badges.views import DESK_LAYOUT
 
     chosen = _arrival_badges(scan_id)
     if chosen:

@@ -16,11 +16,11 @@ from flask import Blueprint, Response, abort, current_app, g, make_response, red
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from kiosk.accounts import host_required, signed_in_user_id, station_required
+from kiosk.accounts.access import host_required, signed_in_user_id, station_required
 from kiosk.data import rooms as rooms_data
 from kiosk.data import scans as scans_data
 from kiosk.db import get_db
-from kiosk.rendering import render, wants_fragment
+from kiosk.web.rendering import render, wants_fragment
 
 bp = Blueprint("rooms", __name__, url_prefix="/rooms")
 
@@ -110,7 +110,7 @@ def _shown_result(db, room_id, scan_id):
 
 
 def _described(result):
-    from kiosk.checkin import describe
+    from kiosk.checkin.views import describe
 
     result["message"] = describe(result)
     return result
@@ -208,7 +208,7 @@ def _door_station():
 @station_required
 def door():
     """A room-door station's own counts, polled by its kiosk page."""
-    from kiosk.checkin import kiosk_context
+    from kiosk.checkin.views import kiosk_context
 
     station = _door_station()
     db = get_db()
@@ -224,7 +224,7 @@ def door():
 @station_required
 def door_count():
     """+1 or -1 at a room-door station, for its own room only."""
-    from kiosk.checkin import kiosk_context
+    from kiosk.checkin.views import kiosk_context
 
     station = _door_station()
     db = get_db()

@@ -12,8 +12,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kiosk import importer
-from kiosk.accounts import organiser_required
+from kiosk.imports import importer
+from kiosk.accounts.access import organiser_required
 from kiosk.db import get_db
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")

@@ -8,14 +8,16 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
-from kiosk.accounts import allow, public
-from kiosk.checkin import TooManyAttempts, record_station_scan, with_message
+from kiosk.checkin.views import TooManyAttempts, record_station_scan, with_message
 from kiosk.data.accounts import station_for_token
 from kiosk.data.event import get_event
 from kiosk.data.rooms import occupancy, sessions_by_room
 from kiosk.db import get_db, immediate
 from kiosk.extensions import csrf
-from kiosk.security import API_REFUSAL, STATION_COOKIE, bearer_token, client_key, json_response, security_headers
+from kiosk.accounts.access import API_REFUSAL, STATION_COOKIE, allow, bearer_token, public
+from kiosk.accounts.limits import client_key
+from kiosk.web.rendering import json_response
+from kiosk.web.security import security_headers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Authenticated by a bearer token, never by a cookie, so there is nothing to forge.

@@ -1,0 +1,1 @@
+"""Accounts: logging in, roles and who may open which page."""

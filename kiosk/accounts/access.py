@@ -1,0 +1,159 @@
+"""Who may reach which route: roles, the signed-in user, the station of a token or cookie."""
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, has_request_context, redirect, request, url_for
+from flask_login import UserMixin, current_user
+
+from kiosk.data import accounts as data
+from kiosk.db import get_db
+from kiosk.extensions import login_manager
+from kiosk.web.rendering import json_response
+
+STATION_COOKIE = "kiosk_station"
+PUBLIC_ENDPOINTS = {"static"}
+
+ROLES = ("public", "station", "host", "organiser")
+
+
+class User(UserMixin):
+    """A signed-in user, known by the token of this login (see data.start_login)."""
+
+    def __init__(self, row, login_token):
+        self.id = row["id"]
+        self.email = row["email"]
+        self.role = row["role"]
+        self.login_token = login_token
+
+    def get_id(self):
+        # What Flask-Login keeps in the session cookie: the login's token, not the user's id,
+        # so that ending the login on the server (logout) also ends every copy of the cookie.
+        return self.login_token
+
+    @property
+    def is_organiser(self):
+        return self.role == "organiser"
+
+
+@login_manager.user_loader
+def load_user(login_token):
+    row = data.user_for_login(get_db(), login_token)
+    return User(row, login_token) if row else None
+
+
+def allow(*roles):
+    """Mark a view as open to ROLES; views without a mark are for organisers only (see security.gate)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view):
+        view.allowed_roles = frozenset(roles)
+        return view
+
+    return decorate
+
+
+organiser_required = allow("organiser")
+host_required = allow("host", "organiser")
+station_required = allow("station")
+public = allow("public")
+
+
+def signed_in_user():
+    """The logged-in user of this request, or None.
+
+    A request without cookies (a scanner app with its bearer token) cannot carry a login, so it
+    skips Flask-Login's session checks: they were a tenth of the scan API's time. Outside a
+    request (the scan API's fast path, api.ScanFastPath) nobody is signed in either.
+    """
+    if not has_request_context() or not request.cookies or not current_user.is_authenticated:
+        return None
+    return current_user
+
+
+def signed_in_user_id():
+    user = signed_in_user()
+    return int(user.id) if user else None
+
+
+def current_roles():
+    """The roles of whoever makes this request: an organiser is also a host."""
+    roles = {"public"}
+    user = signed_in_user()
+    if user:
+        roles.add("host")
+        if user.role == "organiser":
+            roles.add("organiser")
+    if g.get("station"):
+        roles.add("station")
+    return roles
+
+
+def actor_name():
+    """Who is acting, for the audit and print logs."""
+    user = signed_in_user()
+    if user:
+        return user.email
+    if g.get("station"):
+        return f"station:{g.station['name']}"
+    return "anonymous"
+
+
+def load_station():
+    """Put the station of the request's cookie or bearer token on g.station."""
+    g.station = None
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
+        token = request.cookies.get(STATION_COOKIE)
+    if token:
+        g.station = data.station_for_token(get_db(), token)
+
+
+def bearer_token(header):
+    """The token of an 'Authorization: Bearer TOKEN' header, or None when HEADER is not one."""
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+def gate():
+    """Refuse any route the requester's roles do not open; unmarked views are for organisers."""
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    allowed = getattr(view, "allowed_roles", frozenset({"organiser"}))
+    if allowed & current_roles():
+        return None
+    if request.path.startswith("/api/"):
+        return api_refusal(401 if not (signed_in_user() or g.station) else 403)
+    if signed_in_user() or g.station:
+        abort(403)
+    if request.headers.get("HX-Request"):
+        # A live page polling after its login ended (logged out in another tab, `kiosk user
+        # logout`): a redirect would be followed and the login form swapped into the room's
+        # card. HX-Redirect sends the whole page to the login form, and back here after it.
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = url_for("accounts.login", next=_page_url())
+        return response
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def _page_url():
+    """The page an HTMX request came from (path and query), when it is on this site."""
+    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if page.netloc == request.host and page.path.startswith("/"):
+        return page.path + (f"?{page.query}" if page.query else "")
+    return request.path
+
+
+API_REFUSAL = {"error": "unauthorized", "message": "a valid station token or an organiser session is needed"}
+
+
+def api_refusal(status):
+    """The API's answer to a request without the right credentials."""
+    return json_response(status, API_REFUSAL)
+
+
+def init_app(app):
+    """Load the station and apply the role gate before every request."""
+    app.before_request(load_station)
+    app.before_request(gate)

@@ -1,0 +1,1 @@
+"""The organiser's pages: overview, attendees, program and exports."""

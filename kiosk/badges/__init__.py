@@ -1,0 +1,1 @@
+"""Badges: layouts, QR codes, print views and PDFs."""

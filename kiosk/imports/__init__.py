@@ -1,0 +1,1 @@
+"""Imports: attendees and the program from the files organisers have."""

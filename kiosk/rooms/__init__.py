@@ -1,0 +1,1 @@
+"""Rooms: live counts against capacity, the wall, and the door."""

@@ -1,0 +1,1 @@
+"""What `kiosk serve` adds for production load; create_app() alone serves everything correctly."""

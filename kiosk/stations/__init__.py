@@ -1,0 +1,1 @@
+"""Stations: the tablets and scanners at the doors, and pairing them."""

@@ -1,0 +1,1 @@
+"""What every page shares: page-or-fragment rendering, security headers, language."""
