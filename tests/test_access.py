@@ -1,4 +1,11 @@
-"""Access: every route in the app, tried by everyone who might knock, against a table of who may enter."""
+"""Access: every route in the app, tried by everyone who might knock, against a table of who may enter.
+
+Every route in app.url_map (every endpoint and method) is requested by anonymous, a self-service
+kiosk, a staffed desk, a room door, a host and an organiser, and compared with EXPECTED, a table
+of who may reach it; a new route fails the test until someone adds it there. A door station
+scans only into its own room, a station sees and undoes only its own scans, a revoked station is
+locked out at once.
+"""
 
 import json
 

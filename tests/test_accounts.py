@@ -1,4 +1,10 @@
-"""Logging in, roles, and the language switch."""
+"""Logging in, roles, and the language switch.
+
+Logging in and the roles it gives, the language switch, and logging out: a copy of the session
+cookie stops working with the logout (and with a new login in the same browser), another
+device's login of the same account does not, and a login ends by itself after seven days.
+`kiosk user logout EMAIL`, which ends every login of one account, is tested in test_cli.py.
+"""
 
 import pytest
 

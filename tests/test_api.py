@@ -1,4 +1,18 @@
-"""The JSON API: its exact forms are relied on by scanner apps and integrations."""
+"""The JSON API: its exact forms are relied on by scanner apps and integrations.
+
+Every API outcome and error (401, 400, 413, 429) is asked twice: as a scanner app sends it (no
+cookie, answered by the fast path of `kiosk serve`) and with a cookie (through Flask to the
+view), with the same answers. Only a cookie-less scan takes the fast path; it sends the security
+headers (HSTS over HTTPS), leaves a chunked body to Flask, logs an unexpected error and answers
+500, and counts the per-client guess limit by the caller's address. Scans that arrive while a
+batch is written go together in the next one, never two recorded at once; a scan that fails is
+rolled back to its savepoint while the rest of its batch is recorded; a failed commit answers 500
+for its scans and keeps the refusals; a batch broken past its own handlers still answers and
+hands the lead on; other requests run two at a time and never hold up a scan or a paired
+tablet's ping and scan. A body is read whole before a request takes a place (a large one into a
+temporary file), one cut short is passed on as far as it came, and one of no stated length or
+over the limit is left to werkzeug.
+"""
 
 import contextlib
 import io

@@ -1,4 +1,10 @@
-"""The connection settings and versioned migrations."""
+"""The connection settings and versioned migrations.
+
+WAL and connection settings, migrations of an older file in place, foreign keys, a nested write
+transaction that commits or rolls back with the outer one, and the checkpointer thread copying
+the WAL into the database file, coming back soon while writes come in and less and less often
+in a pause.
+"""
 
 import sqlite3
 

@@ -1,4 +1,11 @@
-"""Bad input: random, oversized, binary, Unicode and SQL-looking payloads at every door that takes input."""
+"""Bad input: random, oversized, binary, Unicode and SQL-looking payloads at every door that takes input.
+
+Hypothesis throws random, oversized, binary, Unicode and SQL-looking input at the scan API, the
+kiosk scan form, the organiser attendee search, the staffed-desk search, both importers and the
+import upload page, and huge numbers at every route: never a 500, always a clear answer (a JSON
+error with a message, or the page with the problem), and no change to attendees, badges,
+presence or counts except for valid input.
+"""
 
 import io
 import json

@@ -1,4 +1,10 @@
-"""kiosk backup while the server runs, restoring it, and kiosk purge after the event."""
+"""kiosk backup while the server runs, restoring it, and kiosk purge after the event.
+
+Three `kiosk backup` copies taken while the server takes scans are each consistent (integrity
+check, counts equal the history) and restore to a working app. `kiosk purge` asks first, then
+removes the personal data listed in docs/operations.md (Privacy) from tables, free pages and the
+WAL, and keeps every count.
+"""
 
 import http.client
 import json

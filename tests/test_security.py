@@ -1,4 +1,16 @@
-"""Security: headers and CSP, cookies, CSRF, rate limits, hashed tokens, escaping, exports, badge codes, audit."""
+"""Security: headers and CSP, cookies, CSRF, rate limits, hashed tokens, escaping, exports, badge codes, audit.
+
+Security headers and a Content-Security-Policy without inline scripts; a crawl of every page and
+fragment (as organiser, host and each kind of station) finds no inline <script>, no on...=
+handlers and no style= attributes. Session and station cookies are HttpOnly, SameSite=Lax, and
+Secure over HTTPS. Every POST route except the bearer-token API refuses a request without a CSRF
+token. Failed logins are limited per client address; unknown badge codes per station and per
+client address. Station tokens are stored only as SHA-256 and are revocable. Names with HTML are
+escaped on every page that shows them. The CSV export prefixes cells that start with =, +, -, @,
+tab or carriage return with '. Badge codes are K1- + 17 characters of an unambiguous alphabet and
+contain nothing of the name, e-mail or registration id. Every organiser action that changes data
+leaves who and when: in the audit log, the print log or the scan history.
+"""
 
 import csv
 import hashlib

@@ -1,4 +1,12 @@
-"""`kiosk serve`: granian on loopback, HTTPS with a certificate it makes and keeps."""
+"""`kiosk serve`: granian on loopback, HTTPS with a certificate it makes and keeps.
+
+`kiosk serve` in a subprocess: HTTPS with the certificate it makes and keeps across restarts
+(verified by name and chain), an organiser's own certificate with a key in the older format, the
+demo and first organiser on plain HTTP, and a worker killed with SIGKILL that is started again
+and serves. It prints no warning about its 8 threads per worker. Four requests whose bodies
+stall halfway leave the login page answering, and one of them, finished, is answered whole;
+every accepted connection has TCP keepalive on (its timer read from /proc/net/tcp).
+"""
 
 import os
 import socket
