@@ -1,60 +1,16 @@
 """Kiosk: event check-in with QR badges and live room occupancy."""
 
 import os
-import weakref
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class KioskResponse(Response):
-    """A response whose body is already in memory goes to the server as one list of bytes.
-
-    Werkzeug hands every body over as an iterator; granian writes an iterator's headers and
-    body in two writes, and with Nagle's algorithm the body can then wait for the client's
-    delayed ACK: up to 40 ms added to a scan's answer. A list goes out in one write.
-    Streamed bodies (files sent from disk, generators) stay iterators.
-    """
-
-    def get_app_iter(self, environ):
-        if not self.is_sequence or self.direct_passthrough or getattr(self, "_on_close", True):
-            return super().get_app_iter(environ)
-        status = self.status_code
-        if environ["REQUEST_METHOD"] == "HEAD" or 100 <= status < 200 or status in (204, 304):
-            return []
-        return [b"".join(self.iter_encoded())]
-
-
-class KioskFlask(Flask):
-    """Flask, remembering which views and hooks are plain functions.
-
-    Flask asks inspect whether each view and hook is a coroutine on every request: a
-    twentieth of a scan's time. The answer for a function never changes.
-    """
-
-    response_class = KioskResponse
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._sync_functions = weakref.WeakKeyDictionary()
-
-    def ensure_sync(self, func):
-        try:
-            if self._sync_functions.get(func):
-                return func
-        except TypeError:  # not weakly referenceable: ask Flask
-            return super().ensure_sync(func)
-        ready = super().ensure_sync(func)
-        if ready is func:  # remember plain functions only: a value holding FUNC would keep it alive
-            self._sync_functions[func] = True
-        return ready
-
-
 def create_app(test_config=None):
     """Create and configure the Kiosk app."""
-    app = KioskFlask(
+    app = Flask(
         __name__,
         instance_path=os.environ.get("KIOSK_INSTANCE") or str(ROOT / "instance"),
         instance_relative_config=True,
@@ -105,7 +61,6 @@ def create_app(test_config=None):
     access.init_app(app)
     for module in (accounts, admin, stations, checkin, api, rooms, badges, imports, exports):
         app.register_blueprint(module.bp)
-    app.wsgi_app = api.ScanFastPath(app)
 
     from kiosk import cli
 

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from kiosk import create_app
 from kiosk.data import accounts
 from kiosk.db import connect, migrate
+from kiosk.serving import install
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGANISER = ("organiser@example.org", "correct horse battery")
@@ -94,6 +95,13 @@ def demo_app(tmp_path, demo_template):
             "PUBLIC_URL": "http://kiosk.test",
         }
     )
+
+
+@pytest.fixture
+def served_app(demo_app):
+    """demo_app with what `kiosk serve` installs around it (kiosk.serving): the same object, served."""
+    install(demo_app)
+    return demo_app
 
 
 @pytest.fixture

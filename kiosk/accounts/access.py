@@ -65,7 +65,8 @@ def signed_in_user():
 
     A request without cookies (a scanner app with its bearer token) cannot carry a login, so it
     skips Flask-Login's session checks: they were a tenth of the scan API's time. Outside a
-    request (the scan API's fast path, api.ScanFastPath) nobody is signed in either.
+    request (the scan API's fast path under `kiosk serve`, kiosk.serving.fastpath) nobody is
+    signed in either.
     """
     if not has_request_context() or not request.cookies or not current_user.is_authenticated:
         return None

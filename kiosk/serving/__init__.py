@@ -1,1 +1,34 @@
 """What `kiosk serve` adds for production load; create_app() alone serves everything correctly."""
+
+from kiosk.serving import tweaks
+from kiosk.serving.admission import Admission
+from kiosk.serving.checkpointer import start_checkpointer
+from kiosk.serving.fastpath import ScanFastPath
+
+
+def install(app):
+    """Install every production mechanism on APP, once, before the server forks its workers.
+
+    Each mechanism's docstring says what it buys and names the benchmark that measures it:
+    - tweaks: Flask's ensure_sync answer remembered, in-memory bodies handed to the server as
+      one piece, no session signer for a request without the session cookie;
+    - Admission: every request but a scanner app's scan has its body read first, then goes
+      into Flask at most two at a time per worker, except a paired station's;
+    - ScanFastPath: a scanner app's scan answered without Flask's request machinery, and
+      the scans that arrive together committed together (batches.ScanBatches).
+    The checkpointer thread is per process: start_worker starts it in each worker.
+    """
+    if app.extensions.get("kiosk.serving"):
+        return
+    tweaks.install(app)
+    app.wsgi_app = Admission(app, app.wsgi_app)
+    app.wsgi_app = ScanFastPath(app, app.wsgi_app)  # outermost: a scan never waits for a place
+    app.extensions["kiosk.serving"] = True
+
+
+def start_worker(app):
+    """Start what runs beside each worker process: call it in the worker, after the fork.
+
+    - checkpointer: the WAL copied back into the database file from a thread of its own.
+    """
+    start_checkpointer(app.config["DATABASE"])
