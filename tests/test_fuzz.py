@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from conftest import ORGANISER, login, make_station
 from kiosk import create_app
 from kiosk.imports import importer
-from kiosk.data.scans import OUTCOMES
+from kiosk.outcomes import SCAN_OUTCOMES as OUTCOMES
 from kiosk.db import connect
 
 CASES = Counter()
