@@ -9,6 +9,7 @@ from time import monotonic as time_monotonic
 from kiosk.data.event import get_event, local_now
 from kiosk.data.schedule import (SESSION_COLUMNS, block_at, due_rooms, event_clock, get_session, room_sessions,
                                  sessions_by_room)
+from kiosk.outcomes import Outcome
 
 BUSY_PERCENT = 80  # amber from here
 ALERT_PERCENT = 90  # the first capacity alert
@@ -225,9 +226,9 @@ def latest_in(db, room_id, limit=LATEST_IN):
                               AND u.undoes = scans.id) AS undone
                FROM scans JOIN attendees ON attendees.id = scans.attendee_id
                WHERE scans.room_id = ? AND scans.id >= ?
-                 AND scans.kind = 'scan' AND scans.outcome = 'checked_in' AND scans.direction = 'in'
+                 AND scans.kind = 'scan' AND scans.outcome = ? AND scans.direction = 'in'
                ORDER BY scans.id DESC LIMIT ?""",
-            [room_id, bound[0] if bound else 0, limit],
+            [room_id, bound[0] if bound else 0, Outcome.CHECKED_IN, limit],
         )
     )
 
