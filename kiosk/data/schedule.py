@@ -80,13 +80,17 @@ def get_session(db, session_id):
 _cleared_after = set()
 _cleared_lock = threading.Lock()
 _quiet = {}  # database file -> (event date, minute) at which no clear was due
+# database file -> ((event date, minute, newest scan id), due): until a writer records the clears,
+# every poll asks what is due; only a new scan (a clear is one) or a new minute changes the answer.
+_due_seen = {}
 
 
 def due_clears(db, now=None):
     """[(room_id, ended_at)] for rooms whose latest ended session has no clear since it ended.
 
     A read: the writers record these clears (scans.clear_ended_sessions and every room write);
-    readers count a due room as empty. Cheap when nothing is due (a set lookup per room).
+    readers count a due room as empty. Cheap when nothing is due, or nothing has changed since
+    the last ask (the newest scan id and the minute).
     """
     event = get_event(db)
     if event is None:
@@ -98,6 +102,19 @@ def due_clears(db, now=None):
     quiet_key = (event["date"], clock)
     if _quiet.get(database) == quiet_key:
         return []
+    seen_key = (*quiet_key, db.execute("SELECT max(id) FROM scans").fetchone()[0])
+    seen = _due_seen.get(database)
+    if seen is not None and seen[0] == seen_key:
+        return list(seen[1])
+    due = _find_due(db, event, clock, database)
+    if not due:
+        _quiet[database] = quiet_key
+    elif not db.conn.in_transaction:  # what an uncommitted write saw may be rolled back
+        _due_seen[database] = (seen_key, tuple(due))
+    return due
+
+
+def _find_due(db, event, clock, database):
     ended = db.execute(
         """SELECT sessions.room_id, max(blocks.ends_at) FROM sessions JOIN blocks ON blocks.id = sessions.block_id
            WHERE sessions.room_id IS NOT NULL AND blocks.ends_at <= ? GROUP BY sessions.room_id""",
@@ -117,8 +134,6 @@ def due_clears(db, now=None):
                 _cleared_after.add(key)
             continue
         due.append((room_id, ended_at))
-    if not due:
-        _quiet[database] = quiet_key
     return due
 
 
