@@ -218,4 +218,5 @@ def door_count():
 
 @bp.app_context_processor
 def room_helpers():
+    """The rooms' template helpers: the capacity alert in words and the bar width class."""
     return {"alert_text": service.alert_text, "bar_class": service.bar_class}
