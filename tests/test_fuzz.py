@@ -19,7 +19,7 @@ from conftest import ORGANISER, login, make_station
 from kiosk import create_app
 from kiosk.serving import install
 from kiosk.imports import importer
-from kiosk.data.scans import OUTCOMES
+from kiosk.outcomes import SCAN_OUTCOMES as OUTCOMES
 from kiosk.db import connect
 
 CASES = Counter()

@@ -1,14 +1,19 @@
 """The JSON API for scanner apps and integrations: scans and room occupancy."""
 
 import json
+from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from kiosk.checkin.views import TooManyAttempts, record_station_scan, with_message
+from kiosk.checkin.messages import with_message
+from kiosk.checkin.service import TooManyAttempts
+from kiosk.checkin.service import record
 from kiosk.data.event import get_event
-from kiosk.data.rooms import occupancy, sessions_by_room
+from kiosk.data.rooms import occupancy
+from kiosk.data.schedule import sessions_by_room
 from kiosk.db import get_db
+from kiosk.outcomes import Outcome
 from kiosk.extensions import csrf
 from kiosk.accounts.access import allow, bearer_token, public
 from kiosk.accounts.limits import client_key
@@ -20,9 +25,13 @@ csrf.exempt(bp)
 
 MAX_SCAN_BODY = 4096
 SCANS_PATH = bp.url_prefix + "/scans"
+# The API's contract, a file so that it can be read (and diffed) as the document it is;
+# tests/test_api.py checks it against the routes and the Outcome enum.
+OPENAPI = json.loads(Path(__file__).with_name("openapi.json").read_text(encoding="utf-8"))
 
 
 def error(status, code, message):
+    """The API's error answer: STATUS with {"error": CODE, "message": MESSAGE}."""
     return json_response(status, {"error": code, "message": message})
 
 
@@ -32,6 +41,7 @@ ERROR_NAMES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 
 @bp.errorhandler(HTTPException)
 def http_error(exc):
+    """Every HTTP error of the API as a JSON answer."""
     return json_response(exc.code, http_error_answer(exc))
 
 
@@ -61,7 +71,7 @@ def scan_from_body(station, raw, *, client):
     if isinstance(fields, tuple):
         return fields
     try:
-        result = record_station_scan(station, client=client, **fields)
+        result = record(station, client=client, **fields)
     except TooManyAttempts:
         return TOO_MANY_GUESSES
     return 200, scan_answer(with_message(result, station), station)
@@ -71,7 +81,7 @@ TOO_MANY_GUESSES = 429, {"error": "too_many_requests", "message": "too many unkn
 
 
 def read_scan_body(raw):
-    """The scan a JSON body RAW asks for, as keyword arguments of record_station_scan, or
+    """The scan a JSON body RAW asks for, as keyword arguments of checkin.service.record, or
     (400, the API's answer) when it is not one."""
     try:
         body = json.loads(raw.decode("utf-8"))
@@ -92,28 +102,29 @@ def read_scan_body(raw):
 
 
 def scan_answer(result, station):
-    """The API's answer for a scan: the documented fields first, extras after."""
-    attendee = result.get("attendee")
+    """The API's answer for a scan's RESULT (a described checkin.service.Result): the documented fields first, extras after."""
+    attendee = result.attendee
     answer = {
-        "outcome": result["outcome"],
-        "attendee": {"name": attendee["name"], "organisation": attendee["organisation"]} if attendee and result["outcome"] != "unknown" else None,
-        "message": result["message"],
-        "scan_id": result.get("scan_id"),
-        "direction": result.get("direction", "in"),
+        "outcome": result.outcome,
+        "attendee": {"name": attendee["name"], "organisation": attendee["organisation"]}
+        if attendee and result.outcome != Outcome.UNKNOWN else None,
+        "message": result.message,
+        "scan_id": result.scan_id,
+        "direction": result.direction,
         "station": {"name": station["name"], "mode": station["mode"]},
-        "replayed": bool(result.get("replayed")),
+        "replayed": result.replayed,
     }
-    if result.get("checked_in_at"):
-        answer["checked_in_at"] = result["checked_in_at"]
-    if result.get("warning"):
-        answer["warning"] = result["warning"]
-    if result.get("room"):
-        room = result["room"]
+    if result.checked_in_at:
+        answer["checked_in_at"] = result.checked_in_at
+    if result.warning:
+        answer["warning"] = result.warning
+    if result.room:
+        room = result.room
         answer["room"] = {key: room[key] for key in ("name", "capacity", "inside", "places_left", "percent", "level")}
-    if result.get("session"):
-        answer["session"] = result["session"]["title"]
-    if result.get("alternative"):
-        answer["alternative"] = result["alternative"]
+    if result.session:
+        answer["session"] = result.session["title"]
+    if result.alternative:
+        answer["alternative"] = result.alternative
     return answer
 
 
@@ -142,80 +153,3 @@ def rooms():
 def openapi():
     """The OpenAPI document of this API."""
     return jsonify(OPENAPI)
-
-
-_ERROR = {"type": "object", "required": ["error", "message"],
-          "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
-_ROOM = {
-    "type": "object",
-    "required": ["name", "capacity", "inside", "places_left"],
-    "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "capacity": {"type": "integer"},
-        "inside": {"type": "integer"}, "places_left": {"type": "integer"}, "anonymous": {"type": "integer"},
-        "percent": {"type": "integer"}, "level": {"type": "string", "enum": ["ok", "busy", "full"]},
-        "alert": {"type": ["string", "null"], "enum": ["90", "full", None], "description": "capacity alert level"},
-        "has_exit_scan": {"type": "boolean"},
-        "current_session": {"type": ["string", "null"]}, "next_session": {"type": ["string", "null"]},
-    },
-}
-OPENAPI = {
-    "openapi": "3.1.0",
-    "info": {"title": "Kiosk API", "version": "1.0.0",
-             "description": "Check-in scans and live room occupancy. Authenticate with a station token from `kiosk station add`."},
-    "servers": [{"url": "/api/v1"}],
-    "components": {
-        "securitySchemes": {"station": {"type": "http", "scheme": "bearer"}},
-        "schemas": {"Error": _ERROR, "Room": _ROOM},
-    },
-    "paths": {
-        "/scans": {
-            "post": {
-                "summary": "Record a scan at the calling station",
-                "operationId": "createScan",
-                "security": [{"station": []}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["code"],
-                    "properties": {
-                        "code": {"type": "string", "description": "What the QR code holds, or the short code printed under it"},
-                        "scan_id": {"type": "string", "minLength": 1, "maxLength": 64, "description": "Client-made id; a retry with the same id returns the first answer"},
-                        "direction": {"type": "string", "enum": ["in", "out"], "default": "in"},
-                    }}}}},
-                "responses": {
-                    "200": {"description": "The scan's answer", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["outcome", "attendee", "message"],
-                        "properties": {
-                            "outcome": {"type": "string", "enum": ["checked_in", "already", "unknown", "replaced", "cancelled", "full", "checked_out", "not_inside"]},
-                            "attendee": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["name", "organisation"], "properties": {"name": {"type": "string"}, "organisation": {"type": "string"}}}]},
-                            "message": {"type": "string"},
-                            "scan_id": {"type": "integer"},
-                            "direction": {"type": "string"},
-                            "warning": {"type": "string", "enum": ["not_registered"]},
-                            "checked_in_at": {"type": "string"},
-                            "room": {"$ref": "#/components/schemas/Room"},
-                            "session": {"type": "string"},
-                            "alternative": {"type": ["object", "null"], "description": "nearest session with places left, when the room is full",
-                                            "properties": {"session": {"type": "string"}, "room": {"type": "string"}, "places_left": {"type": ["integer", "null"]}}},
-                            "replayed": {"type": "boolean"},
-                        }}}}},
-                    "400": {"description": "Malformed JSON or fields", "content": {"application/json": {"schema": _ERROR}}},
-                    "401": {"description": "Missing or revoked token", "content": {"application/json": {"schema": _ERROR}}},
-                    "413": {"description": "Body too large", "content": {"application/json": {"schema": _ERROR}}},
-                    "429": {"description": "Too many unknown codes", "content": {"application/json": {"schema": _ERROR}}},
-                },
-            }
-        },
-        "/rooms": {
-            "get": {
-                "summary": "Occupancy of every room",
-                "operationId": "listRooms",
-                "security": [{"station": []}],
-                "responses": {
-                    "200": {"description": "Rooms", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["rooms"],
-                        "properties": {"rooms": {"type": "array", "items": {"$ref": "#/components/schemas/Room"}}}}}}},
-                    "401": {"description": "Missing or revoked token", "content": {"application/json": {"schema": _ERROR}}},
-                },
-            }
-        },
-    },
-}

@@ -8,7 +8,9 @@ from kiosk.accounts.limits import client_key
 from kiosk.api.views import (
     MAX_SCAN_BODY, SCANS_PATH, TOO_MANY_GUESSES, http_error_answer, read_scan_body, scan_answer,
 )
-from kiosk.checkin.views import TooManyAttempts, record_station_scan, with_message
+from kiosk.checkin.messages import with_message
+from kiosk.checkin.service import TooManyAttempts
+from kiosk.checkin.service import record
 from kiosk.data.accounts import station_for_token
 from kiosk.db import get_db, immediate, savepoint
 from kiosk.serving.admission import stated_length
@@ -23,7 +25,7 @@ class ScanFastPath:
     sends a bearer token and no cookie, so Flask's request context, URL dispatch, CSRF, login
     and session hooks, signals and response object do nothing for it, yet they were a large
     share of a check-in's server time. This answers it in an app context with the same pieces
-    the API view uses: the token lookup, read_scan_body (validation), record_station_scan,
+    the API view uses: the token lookup, read_scan_body (validation), checkin.service.record,
     with_message and scan_answer, Flask's JSON and the security headers, so both answer with
     the same bytes. The scans that arrive together are committed together (ScanBatches).
     Every other request, and a scan that carries a cookie or a body of no stated length, goes
@@ -95,7 +97,7 @@ class ScanFastPath:
                 for scan, station, fields in recording:
                     with savepoint(db) as step:  # this scan fails alone; the others in its batch still count
                         try:
-                            scan.result = record_station_scan(station, client=scan.client, **fields)
+                            scan.result = record(station, client=scan.client, **fields)
                         except TooManyAttempts:
                             scan.status, scan.answer = TOO_MANY_GUESSES
                     if step.error is not None:

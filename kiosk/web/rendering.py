@@ -3,6 +3,8 @@
 from flask import jsonify, make_response, render_template
 from htmx_flask import request
 
+from kiosk.outcomes import Outcome
+
 
 def wants_fragment():
     """True for an htmx request that swaps part of a page (not boosted, not a history restore)."""
@@ -48,6 +50,7 @@ def template_helpers():
         "event": event,
         "event_name": lambda: (event() or {}).get("name", "Kiosk"),
         "outcome_label": outcome_label,
+        "Outcome": Outcome,
         "kind_label": kind_label,
     }
 
@@ -57,10 +60,10 @@ def outcome_label(outcome):
     from flask_babel import gettext as _
 
     labels = {
-        "checked_in": _("checked in"), "already": _("already checked in"), "unknown": _("unknown code"),
-        "replaced": _("replaced badge"), "cancelled": _("cancelled registration"), "full": _("room full"),
-        "checked_out": _("checked out"), "not_inside": _("was not inside"), "undone": _("undo"),
-        "counted": _("counted without badge"), "cleared": _("room emptied"),
+        Outcome.CHECKED_IN: _("checked in"), Outcome.ALREADY: _("already checked in"), Outcome.UNKNOWN: _("unknown code"),
+        Outcome.REPLACED: _("replaced badge"), Outcome.CANCELLED: _("cancelled registration"), Outcome.FULL: _("room full"),
+        Outcome.CHECKED_OUT: _("checked out"), Outcome.NOT_INSIDE: _("was not inside"), Outcome.UNDONE: _("undo"),
+        Outcome.COUNTED: _("counted without badge"), Outcome.CLEARED: _("room emptied"),
     }
     return labels.get(outcome, outcome)
 
