@@ -1,5 +1,6 @@
 """Attendees: search, detail, personal program, scan history and arrival figures."""
 
+from kiosk.db import one
 from kiosk.text import fold
 
 SEARCH_LIMIT = 50
@@ -25,6 +26,11 @@ def search(db, query="", *, limit=SEARCH_LIMIT, offset=0):
 
 def count(db):
     return db.execute("SELECT count(*) FROM attendees").fetchone()[0]
+
+
+def summary(db, attendee_id):
+    """ATTENDEE_ID's id, name, organisation and role, or None when there is no such attendee."""
+    return one(db, "SELECT id, name, organisation, role FROM attendees WHERE id = ?", [attendee_id])
 
 
 def get(db, attendee_id):

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from kiosk.db import get_db, start_checkpointer
+from kiosk.serving import qr_masks
 
 
 def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False):
@@ -28,6 +29,7 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
     from granian.log import LogLevels
     from granian.server import Server
 
+    qr_masks.install()
     instance = Path(app.instance_path)
     if demo_if_empty:
         _demo_if_empty(app)

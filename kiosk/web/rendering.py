@@ -12,6 +12,11 @@ def wants_fragment():
 def render(page_template, fragment_template=None, *, status=200, **context):
     """Render FRAGMENT for htmx requests and PAGE (which includes it) for the rest."""
     template = fragment_template if fragment_template and wants_fragment() else page_template
+    return render_fragment(template, status=status, **context)
+
+
+def render_fragment(template, *, status=200, **context):
+    """Render TEMPLATE, marked as an answer that depends on HX-Request (a page or its fragment)."""
     response = make_response(render_template(template, **context), status)
     response.headers.add("Vary", "HX-Request")
     return response
