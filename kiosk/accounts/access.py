@@ -38,6 +38,7 @@ class User(UserMixin):
 
 @login_manager.user_loader
 def load_user(login_token):
+    """The user of a session cookie's login token, or None once that login ended."""
     row = data.user_for_login(get_db(), login_token)
     return User(row, login_token) if row else None
 
@@ -74,6 +75,7 @@ def signed_in_user():
 
 
 def signed_in_user_id():
+    """The id of the signed-in user, or None."""
     user = signed_in_user()
     return int(user.id) if user else None
 

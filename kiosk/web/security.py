@@ -47,6 +47,7 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 def init_app(app):
+    """Bounded row ids, security headers and Secure cookies for every response."""
     app.session_interface = CookieSessions()
     app.config.setdefault("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
     # Before any blueprint adds its rules, so every <int:...> in the app is bounded.
