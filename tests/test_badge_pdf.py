@@ -7,12 +7,12 @@ import zxingcpp
 import qrcode
 import qrcode.constants
 
+from kiosk.badges import qr as badge_qr
 from kiosk.badges.fitting import fit_text
 from kiosk.badges.items import Text, badge_items
 from kiosk.badges.layouts import LAYOUTS
-from kiosk.badges import qr as badge_qr
-from kiosk.badges.qr import MIN_MODULE_MM, QR, QUIET_ZONE, qr_runs
 from kiosk.badges.pdf import render_pdf
+from kiosk.badges.qr import MIN_MODULE_MM, QR, QUIET_ZONE, qr_runs
 from kiosk.data import printing
 from kiosk.data.badges import current_badge, issue_badge, new_code, short_form
 from kiosk.db import connect, migrate, now_utc
