@@ -1,6 +1,6 @@
 """What `kiosk serve` adds for production load; create_app() alone serves everything correctly."""
 
-from kiosk.serving import tweaks
+from kiosk.serving import qr_masks, tweaks
 from kiosk.serving.admission import Admission
 from kiosk.serving.checkpointer import start_checkpointer
 from kiosk.serving.fastpath import ScanFastPath
@@ -15,12 +15,14 @@ def install(app):
     - Admission: every request but a scanner app's scan has its body read first, then goes
       into Flask at most two at a time per worker, except a paired station's;
     - ScanFastPath: a scanner app's scan answered without Flask's request machinery, and
-      the scans that arrive together committed together (batches.ScanBatches).
+      the scans that arrive together committed together (batches.ScanBatches);
+    - qr_masks: badge QR codes' mask chosen by a faster route to qrcode's own choice.
     The checkpointer thread is per process: start_worker starts it in each worker.
     """
     if app.extensions.get("kiosk.serving"):
         return
     tweaks.install(app)
+    qr_masks.install()
     app.wsgi_app = Admission(app, app.wsgi_app)
     app.wsgi_app = ScanFastPath(app, app.wsgi_app)  # outermost: a scan never waits for a place
     app.extensions["kiosk.serving"] = True
