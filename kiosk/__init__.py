@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, Response
 
-ROOT = Path(__file__).resolve().parent.parent
+from kiosk import config
 
 
 class KioskResponse(Response):
@@ -56,26 +56,14 @@ def create_app(test_config=None):
     """Create and configure the Kiosk app."""
     app = KioskFlask(
         __name__,
-        instance_path=os.environ.get("KIOSK_INSTANCE") or str(ROOT / "instance"),
+        instance_path=config.instance_path(),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(config.site_folder("templates")),
+        static_folder=str(config.site_folder("static")),
     )
-    app.config.from_mapping(
-        SECRET_KEY=None,
-        DATABASE=os.environ.get("KIOSK_DB") or os.path.join(app.instance_path, "kiosk.db"),
-        BABEL_DEFAULT_LOCALE="nl",
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
-        LANGUAGES=["nl", "en"],
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # imports; the scan API has its own, smaller limit
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_TIME_LIMIT=None,  # a kiosk page stays open all day
-        PUBLIC_URL=None,  # base URL for pairing links, e.g. https://192.168.1.20:8443
-    )
+    app.config.from_mapping(config.defaults(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("KIOSK")
+    app.config.from_prefixed_env(config.PREFIX)
     if test_config is not None:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)

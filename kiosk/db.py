@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import datetime, timezone
 
-import click
 from flask import current_app, g
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -236,14 +235,6 @@ def migrate(db):
 
 def init_app(app):
     app.teardown_appcontext(close_db)
-    app.cli.add_command(init_db_command)
-
-
-@click.command("init-db")
-def init_db_command():
-    """Create or upgrade the database schema."""
-    migrate(get_db())
-    click.echo(f"database ready: {current_app.config['DATABASE']}")
 
 
 @migrations()

@@ -28,7 +28,7 @@ def _client_limit(bucket, client):
         if not has_request_context():
             return None
         client = client_key()
-    return GUESS_CLIENT_BUCKET, str(client), current_app.config.get("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
+    return GUESS_CLIENT_BUCKET, str(client), current_app.config["SCAN_GUESS_CLIENT_LIMIT"]
 
 
 def limiter_hit(bucket, key, *, limit, client=None):

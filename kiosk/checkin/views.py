@@ -45,7 +45,7 @@ def record_station_scan(station, *, code=None, attendee_id=None, direction="in",
     """The part of perform_scan that writes: the guess limit, the scan and what it changes; the
     answer without its message. Raises TooManyAttempts when the guess limit refuses."""
     db = get_db()
-    limit = current_app.config.get("SCAN_GUESS_LIMIT", (30, 60))
+    limit = current_app.config["SCAN_GUESS_LIMIT"]
     with immediate(db):  # the check, the scan and the guess it may count: one transaction
         if limiter_blocked("guess", station["id"], limit=limit, client=client):
             raise TooManyAttempts()

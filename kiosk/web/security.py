@@ -48,7 +48,6 @@ class CookieSessions(SecureCookieSessionInterface):
 
 def init_app(app):
     app.session_interface = CookieSessions()
-    app.config.setdefault("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
     # Before any blueprint adds its rules, so every <int:...> in the app is bounded.
     app.url_map.converters["int"] = RowIdConverter
     app.register_error_handler(OverflowError, number_too_large)
