@@ -8,7 +8,6 @@ import threading
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-import click
 from flask import current_app, g
 from sqlite_utils import Database
 
@@ -191,11 +190,3 @@ def now_utc():
 
 def init_app(app):
     app.teardown_appcontext(close_db)
-    app.cli.add_command(init_db_command)
-
-
-@click.command("init-db")
-def init_db_command():
-    """Create or upgrade the database schema."""
-    migrate(get_db())
-    click.echo(f"database ready: {current_app.config['DATABASE']}")

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
+from flask.testing import FlaskCliRunner, FlaskClient
 
 from kiosk import create_app
+from kiosk.cli import main as kiosk_cli
 from kiosk.data import accounts
 from kiosk.db import connect, migrate
 from kiosk.serving import install
@@ -29,9 +30,17 @@ class EnglishClient(FlaskClient):
         self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
 
 
+class KioskCliRunner(FlaskCliRunner):
+    """runner.invoke(args=[...]) runs the `kiosk` command group against the test's app."""
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        return super().invoke(cli or kiosk_cli, args, **kwargs)
+
+
 def make_app(config):
     app = create_app(config)
     app.test_client_class = EnglishClient
+    app.test_cli_runner_class = KioskCliRunner
     return app
 
 

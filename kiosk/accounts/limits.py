@@ -24,7 +24,7 @@ def _limits(bucket, key, limit, client):
         if client is None and has_request_context():
             client = client_key()
         if client is not None:
-            wanted.append((GUESS_CLIENT_BUCKET, str(client), current_app.config.get("SCAN_GUESS_CLIENT_LIMIT", (60, 60))))
+            wanted.append((GUESS_CLIENT_BUCKET, str(client), current_app.config["SCAN_GUESS_CLIENT_LIMIT"]))
     wanted.append((bucket, str(key), limit))
     return wanted
 

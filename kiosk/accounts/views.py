@@ -27,7 +27,7 @@ def login():
 def login_post():
     """Sign in, limited per client address; then on to NEXT or the user's start page."""
     email = request.form.get("email", "")
-    if limiter_hit("login", request.remote_addr, limit=current_app.config.get("LOGIN_LIMIT", (10, 300))):
+    if limiter_hit("login", request.remote_addr, limit=current_app.config["LOGIN_LIMIT"]):
         flash(_("Too many attempts. Wait a few minutes and try again."), "error")
         return render_template("accounts/login.html", next=request.form.get("next", ""), email=email), 429
     user = data.authenticate(get_db(), email, request.form.get("password", ""))

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from kiosk import ROOT
+from kiosk.config import site_folder
 
-FONT_DIR = ROOT / "static" / "vendor" / "fonts"
+FONT_DIR = site_folder("static") / "vendor" / "fonts"
 FONT_FILES = {
     "DejaVuSans": "DejaVuSans.ttf",
     "DejaVuSans-Bold": "DejaVuSans-Bold.ttf",

@@ -1,18 +1,15 @@
 """Badges: print views and PDFs on sheet and label layouts, the print log, reprints and reissues."""
 
-import click
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kiosk.accounts.access import actor_name, organiser_required
 from kiosk.badges import qr
-from kiosk.badges.fitting import FontsMissing
 from kiosk.badges.items import badge_items
 from kiosk.badges.layouts import DESK_LAYOUT, LAYOUTS, sheets
 from kiosk.badges.pdf import render_pdf
-from kiosk.badges.service import NothingToPrint, event_name, write_pdf
+from kiosk.badges.service import event_name
 from kiosk.data import attendees, printing
 from kiosk.db import get_db
 from kiosk.web.rendering import render, render_fragment, wants_fragment
@@ -262,21 +259,3 @@ def reissue(attendee_id):
         )
     flash(_("New badge issued: %(code)s. The old code now answers “replaced by a newer badge”.", code=badge["short_code"]), "success")
     return redirect(url_for("admin.attendee", attendee_id=attendee_id), 303)
-
-
-@click.command("badges")
-@click.option("--layout", type=click.Choice(list(LAYOUTS)), required=True, help="Badge layout.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The PDF file to write.")
-@click.option("--organisation", help="Only attendees of this organisation.")
-@click.option("--not-printed", is_flag=True, help="Only badges that were never printed.")
-@with_appcontext
-def badges_command(layout, out, organisation, not_printed):
-    """Write badges to a PDF and mark them printed (all, one organisation, or those not yet printed).
-
-    Registered attendees without a badge code get one first; cancelled attendees are left out.
-    """
-    try:
-        count, pages = write_pdf(get_db(), out, layout=layout, organisation=organisation, not_printed=not_printed)
-    except (NothingToPrint, FontsMissing) as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(f"wrote {count} badges ({layout}, {pages} page{'s' if pages != 1 else ''}) to {out}")

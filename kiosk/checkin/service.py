@@ -12,7 +12,6 @@ from kiosk.data import scans as scans_data
 from kiosk.db import get_db, immediate
 from kiosk.outcomes import Outcome
 
-DEFAULT_GUESS_LIMIT = (30, 60)  # unknown codes per station (and per client address) in so many seconds
 
 
 class TooManyAttempts(Exception):
@@ -71,7 +70,7 @@ def record(station, *, room_id=None, code=None, attendee_id=None, direction="in"
                      user_id=by, override=override)
     if station is None:
         return Result.from_answer(scans_data.record_scan(db, room_id=room_id, **arguments))
-    limit = current_app.config.get("SCAN_GUESS_LIMIT", DEFAULT_GUESS_LIMIT)
+    limit = current_app.config["SCAN_GUESS_LIMIT"]
     with immediate(db):  # the check, the scan and the guess it may count: one transaction
         if limiter_blocked("guess", station["id"], limit=limit, client=client):
             raise TooManyAttempts()

@@ -33,7 +33,7 @@ def _run(kind, source, filename, dry_run):
 
 
 def _upload_dir():
-    path = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
+    path = Path(current_app.config["IMPORT_FOLDER"])
     path.mkdir(parents=True, exist_ok=True)
     return path
 

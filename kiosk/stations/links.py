@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 def public_url():
     """The address devices reach this server at: config, else what `kiosk serve` wrote, else the request's."""
-    configured = current_app.config.get("PUBLIC_URL")
+    configured = current_app.config["PUBLIC_URL"]
     if configured:
         return configured.rstrip("/")
     written = Path(current_app.instance_path) / "public_url"

@@ -35,7 +35,6 @@ class RowIdConverter(IntegerConverter):
 
 def init_app(app):
     """Bounded row ids, security headers and Secure cookies for every response."""
-    app.config.setdefault("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
     # Before any blueprint adds its rules, so every <int:...> in the app is bounded.
     app.url_map.converters["int"] = RowIdConverter
     app.register_error_handler(OverflowError, number_too_large)
