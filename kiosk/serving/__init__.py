@@ -4,6 +4,7 @@ from kiosk.serving import qr_masks, tweaks
 from kiosk.serving.admission import Admission
 from kiosk.serving.checkpointer import start_checkpointer
 from kiosk.serving.fastpath import ScanFastPath
+from kiosk.serving.ticker import start_schedule_tick
 
 
 def install(app):
@@ -31,6 +32,8 @@ def install(app):
 def start_worker(app):
     """Start what runs beside each worker process: call it in the worker, after the fork.
 
-    - checkpointer: the WAL copied back into the database file from a thread of its own.
+    - checkpointer: the WAL copied back into the database file from a thread of its own;
+    - ticker: rooms whose session ended are emptied in the history when it ends.
     """
     start_checkpointer(app.config["DATABASE"])
+    start_schedule_tick(app)
