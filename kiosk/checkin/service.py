@@ -13,7 +13,6 @@ from kiosk.db import get_db, immediate
 from kiosk.outcomes import Outcome
 
 
-
 class TooManyAttempts(Exception):
     """The station guessed too many unknown codes in a short time."""
 
