@@ -29,6 +29,8 @@ def create_app(test_config=None):
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a kiosk page stays open all day
         PUBLIC_URL=None,  # base URL for pairing links, e.g. https://192.168.1.20:8443
+        BODY_DEADLINE_SECONDS=30,  # kiosk serve: a request body not in by then is answered 408
+        BODIES_PER_CLIENT=3,  # kiosk serve: request bodies one address may send at once per worker
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("KIOSK")
