@@ -51,6 +51,10 @@ SETTINGS = (
     Setting("SCAN_GUESS_LIMIT", (30, 60), "Unknown codes one station may scan: (attempts, seconds)."),
     Setting("SCAN_GUESS_CLIENT_LIMIT", (60, 60), "Unknown codes from one client address, over all its "
             "stations: (attempts, seconds)."),
+    Setting("BODY_DEADLINE_SECONDS", 30, "kiosk serve: a request body not in by then is answered 408 and its "
+            "connection closed."),
+    Setting("BODIES_PER_CLIENT", 3, "kiosk serve: request bodies one client address may be sending at once, "
+            "per worker; past it the answer is 429."),
     Setting("SESSION_COOKIE_HTTPONLY", True, "Flask's: scripts cannot read the session cookie."),
     Setting("SESSION_COOKIE_SAMESITE", "Lax", "Flask's: the session cookie stays on this site."),
     Setting("REMEMBER_COOKIE_SAMESITE", "Lax", "Flask-Login's: the remember cookie stays on this site."),

@@ -4,6 +4,7 @@ from kiosk.serving import qr_masks, tweaks
 from kiosk.serving.admission import Admission
 from kiosk.serving.checkpointer import start_checkpointer
 from kiosk.serving.fastpath import ScanFastPath
+from kiosk.serving.stations import PairedStations
 from kiosk.serving.ticker import start_schedule_tick
 
 
@@ -13,8 +14,9 @@ def install(app):
     Each mechanism's docstring says what it buys and names the benchmark that measures it:
     - tweaks: Flask's ensure_sync answer remembered, in-memory bodies handed to the server as
       one piece, no session signer for a request without the session cookie;
-    - Admission: every request but a scanner app's scan has its body read first, then goes
-      into Flask at most two at a time per worker, except a paired station's;
+    - Admission: every request but a scanner app's scan has its body read first, within a
+      deadline and a few at a time per client address (bodies.BodyGate), then goes into Flask
+      at most two at a time per worker, except a paired station's (stations.PairedStations);
     - ScanFastPath: a scanner app's scan answered without Flask's request machinery, and
       the scans that arrive together committed together (batches.ScanBatches);
     - qr_masks: badge QR codes' mask chosen by a faster route to qrcode's own choice.
@@ -24,8 +26,9 @@ def install(app):
         return
     tweaks.install(app)
     qr_masks.install()
-    app.wsgi_app = Admission(app, app.wsgi_app)
-    app.wsgi_app = ScanFastPath(app, app.wsgi_app)  # outermost: a scan never waits for a place
+    stations = PairedStations(app)
+    app.wsgi_app = Admission(app, app.wsgi_app, stations)
+    app.wsgi_app = ScanFastPath(app, app.wsgi_app, stations)  # outermost: a scan never waits for a place
     app.extensions["kiosk.serving"] = True
 
 

@@ -1,14 +1,17 @@
 """The gate for every request but a scanner app's scan: bodies read first, then two at a time."""
 
-import tempfile
 import threading
 
 from werkzeug.http import parse_cookie
 
 from kiosk.accounts.access import STATION_COOKIE
+from kiosk.serving.bodies import BodyGate
+from kiosk.serving.stations import PairedStations
 
-BODY_IN_MEMORY = 512 * 1024  # a larger upload (an import) waits in a temporary file
-BODY_CHUNK = 64 * 1024
+# A client address keeps at most this many bodies coming at once per worker, each for at most
+# BODY_DEADLINE_SECONDS: the settings BODIES_PER_CLIENT and BODY_DEADLINE_SECONDS override them.
+BODIES_PER_CLIENT = 3
+BODY_DEADLINE_SECONDS = 30
 
 
 class Admission:
@@ -18,60 +21,39 @@ class Admission:
     but page renders side by side in those threads only hand the GIL back and forth, and
     with a hundred host tablets polling, the slowest polls took far longer that way than two
     at a time (benchmarks/bench_rooms.py measures the polls and the check-ins beside them).
-    Requests from a paired station (its cookie) do not wait for those places: a kiosk's scan
-    or ping must not queue behind an organiser's badge PDF or import, and a venue has a few
-    dozen stations, not hundreds. A request's body is read before it takes a place
-    (read_body_first).
+    Requests from a paired station (its cookie, checked against the database by
+    PairedStations, not only its name) do not wait for those places: a kiosk's scan or ping
+    must not queue behind an organiser's badge PDF or import, and a venue has a few dozen
+    stations, not hundreds. Any other request's body is read in full before it takes a place
+    (bodies.BodyGate), so a client that sends slowly or never holds no place.
     """
 
     OTHERS_AT_ONCE = 2
 
-    def __init__(self, app, wsgi_app):
+    def __init__(self, app, wsgi_app, stations=None):
         self.app = app
         self.wsgi_app = wsgi_app
         self.places = threading.BoundedSemaphore(self.OTHERS_AT_ONCE)
+        self.stations = stations or PairedStations(app)
+        config = app.config
+        self.bodies = BodyGate(
+            limit=config["MAX_CONTENT_LENGTH"],
+            deadline=float(config.get("BODY_DEADLINE_SECONDS") or BODY_DEADLINE_SECONDS),
+            per_client=int(config.get("BODIES_PER_CLIENT") or BODIES_PER_CLIENT),
+        )
 
     def __call__(self, environ, start_response):
-        if STATION_COOKIE in parse_cookie(environ):
+        if self.stations.paired(parse_cookie(environ).get(STATION_COOKIE)):
             return self.wsgi_app(environ, start_response)
-        body = read_body_first(environ, self.app.config["MAX_CONTENT_LENGTH"])
+        body, refused = self.bodies.read_first(environ)
+        if refused is not None:
+            return refused(environ, start_response)
+        address = environ.get("REMOTE_ADDR", "")
+        self.bodies.enter(address)
         try:
             with self.places:
                 return self.wsgi_app(environ, start_response)
         finally:
+            self.bodies.leave(address)
             if body is not None:
                 body.close()  # the request is handled: nothing reads its body after this
-
-
-def stated_length(environ):
-    """The request body's length as its Content-Length header states it, or None when it
-    states none (a chunked body) or an odd one."""
-    length = environ.get("CONTENT_LENGTH") or ""
-    return int(length) if length.isdigit() else None
-
-
-def read_body_first(environ, limit):
-    """Read the request's body now, before it takes one of the places other requests share.
-
-    The server calls the app as soon as the headers are in, and waits for the body without a
-    time limit (granian has none). Read inside a place, a body that comes slowly (an import
-    uploaded over the venue's Wi-Fi) or never (a tablet that lost the network mid-request)
-    held one of the two, and two of them stopped every organiser and host page of a worker
-    (tests/test_server.py shows it on `kiosk serve`).
-    A body of no stated length, or over LIMIT, is left to werkzeug, which refuses or reads it.
-    Returns the file the body was read into (the caller closes it), or None.
-    """
-    remaining = stated_length(environ)
-    if not remaining or (limit is not None and remaining > limit):
-        return None
-    source = environ["wsgi.input"]
-    body = tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY)
-    while remaining:
-        chunk = source.read(min(remaining, BODY_CHUNK))
-        if not chunk:  # the client went away: werkzeug finds the body cut short
-            break
-        body.write(chunk)
-        remaining -= len(chunk)
-    body.seek(0)
-    environ["wsgi.input"] = body
-    return body

@@ -13,8 +13,9 @@ from kiosk.checkin.service import TooManyAttempts
 from kiosk.checkin.service import record
 from kiosk.data.accounts import station_for_token
 from kiosk.db import get_db, immediate, savepoint
-from kiosk.serving.admission import stated_length
 from kiosk.serving.batches import PendingScan, ScanBatches
+from kiosk.serving.bodies import stated_length
+from kiosk.serving.stations import PairedStations
 from kiosk.web.security import security_headers
 
 
@@ -28,23 +29,27 @@ class ScanFastPath:
     the API view uses: the token lookup, read_scan_body (validation), checkin.service.record,
     with_message and scan_answer, Flask's JSON and the security headers, so both answer with
     the same bytes. The scans that arrive together are committed together (ScanBatches).
-    Every other request, and a scan that carries a cookie or a body of no stated length, goes
-    on to WSGI_APP. benchmarks/run.py (API check-ins per second and their latency) measures it.
+    Every other request, and a scan that carries a cookie, a body of no stated length or a
+    token that is not a paired station's (PairedStations), goes on to WSGI_APP, where its body
+    is read with a deadline before anything waits on it (admission): only a station's scanner
+    app may make this path wait for its body. benchmarks/run.py (API check-ins per second and their latency) measures it.
     """
 
-    def __init__(self, app, wsgi_app):
+    def __init__(self, app, wsgi_app, stations=None):
         self.app = app
         self.wsgi_app = wsgi_app
+        self.stations = stations or PairedStations(app)
         self.batches = ScanBatches(self.answer_batch)
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != SCANS_PATH or environ.get("REQUEST_METHOD") != "POST" or "HTTP_COOKIE" in environ:
             return self.wsgi_app(environ, start_response)
         length = stated_length(environ)
-        if length is None:  # chunked or odd: werkzeug reads those
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if length is None or not self.stations.paired(token):  # chunked, odd or not a station's
             return self.wsgi_app(environ, start_response)
         scan = PendingScan(
-            token=bearer_token(environ.get("HTTP_AUTHORIZATION", "")),
+            token=token,
             raw=environ["wsgi.input"].read(length) if length <= MAX_SCAN_BODY else None,
             client=client_key(environ),
         )
