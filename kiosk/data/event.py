@@ -40,7 +40,7 @@ def create_event(db, fields, *, actor):
     with immediate(db):
         if db.execute("SELECT 1 FROM event WHERE id = 1").fetchone():
             return False
-        db["event"].insert(dict({key: fields.get(key) for key in EVENT_FIELDS}, id=1))
+        db["event"].insert(dict({key: fields[key] for key in EVENT_FIELDS if fields.get(key) is not None}, id=1))
         record(db, actor, "create event", fields.get("name", ""))
     return True
 
