@@ -5,7 +5,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext as _l
 
 from kiosk.data import event as data
 
@@ -15,9 +15,9 @@ LOGO_MAX_BYTES = 2 * 1024 * 1024  # an upload larger than this is refused before
 LOGO_MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
 LOGO_BOX = (600, 200)  # stored at most this size: sharp on a badge, small in the database
 FIELD_LABELS = {
-    "name": lazy_gettext("Name"), "date": lazy_gettext("Date"), "end_date": lazy_gettext("End date"),
-    "venue": lazy_gettext("Venue"), "address": lazy_gettext("Address"), "timezone": lazy_gettext("Time zone"),
-    "language": lazy_gettext("Language"), "badge_header": lazy_gettext("Badge header"), "logo": lazy_gettext("Logo"),
+    "name": _l("Name"), "date": _l("Date"), "end_date": _l("End date"),
+    "venue": _l("Venue"), "address": _l("Address"), "timezone": _l("Time zone"),
+    "language": _l("Language"), "badge_header": _l("Badge header"), "logo": _l("Logo"),
 }
 
 
