@@ -102,7 +102,7 @@ def test_kiosk_serve_prints_the_link_on_an_empty_database(tmp_path):
             time.sleep(0.1)
         assert found, live.output()
         with urllib.request.urlopen(found.group(1), timeout=10) as response:
-            assert response.status == 200 and b"Set up Kiosk" in response.read()
+            assert response.status == 200 and b'name="password2"' in response.read()
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(live.url + "/setup/guessed", timeout=10)
         assert refused.value.code == 404
