@@ -34,6 +34,7 @@ from bench_import import fresh_db, rows, write_xlsx  # noqa: E402
 
 from kiosk.imports import importer  # noqa: E402
 from kiosk.data import accounts  # noqa: E402
+from kiosk.data import tokens as api_tokens  # noqa: E402
 from kiosk.data import attendees as attendees_data  # noqa: E402
 from kiosk.data import rooms as rooms_data  # noqa: E402
 
@@ -196,6 +197,7 @@ def spread(codes, clients):
 def bench_server(table, tmp, db, size):
     db_path = Path(db.conn.execute("PRAGMA database_list").fetchone()[2])
     tokens = [accounts.add_station(db, f"Bench {n}", mode="entrance")[1] for n in range(32)]
+    organiser_tokens = [api_tokens.add_token(db, f"Bench API {n}", actor="bench")[1] for n in range(8)]
     codes = [row[0] for row in db.execute(
         """SELECT badges.code FROM badges JOIN attendees ON attendees.id = badges.attendee_id
            WHERE badges.replaced_at IS NULL AND attendees.status = 'registered' ORDER BY random()""")]
@@ -208,6 +210,7 @@ def bench_server(table, tmp, db, size):
     with SpeedProbe() as speed:
         try:
             used = _check_in_runs(table, port, tokens, codes, size, speed)
+            _api_add_runs(table, port, organiser_tokens, db, size, speed)
             peaks = server_peak_memory(process.pid)
             table.add("server peak memory, largest process (VmHWM)", max(peaks.values()), "MB", 150)
             table.add(f"server peak memory, all {len(peaks)} processes together", sum(peaks.values()), "MB")
@@ -256,6 +259,33 @@ def _check_in_runs(table, port, tokens, codes, size, speed):
             per_run.append(_timed_run(speed, port, tokens, lists, max_seconds=60))
         report(table, f"{label} at 32 clients", per_run, True, throughput_target=None)
     return used
+
+
+def _api_add_runs(table, port, tokens, db, size, speed):
+    """Adding one attendee through the organiser API (POST /api/v1/attendees) at 8 clients: each
+    a new person with an e-mail, a registration id and a session choice, so every request checks
+    duplicates, chooses a session and issues a badge."""
+    block, title = db.execute(
+        "SELECT blocks.name, sessions.title FROM sessions JOIN blocks ON blocks.id = sessions.block_id "
+        "WHERE sessions.place_limit IS NULL ORDER BY sessions.id LIMIT 1").fetchone()
+    count = size["requests"][8]
+    per_run = []
+    for run in range(size["runs"]):
+        bodies = [{"name": f"Walk-in {run}-{i}", "email": f"walk-in-{run}-{i}@bench.example", "organisation": "Bench",
+                   "registration_id": f"BENCH-{run}-{i}", "sessions": {block: title}} for i in range(count)]
+        per_run.append(_timed_run(speed, port, tokens, spread_bodies(bodies, 8), path="/api/v1/attendees", max_seconds=60))
+    label = "adding one attendee by API at 8 clients"
+    table.add(f"{label}: throughput", statistics.median(r["throughput"] for r in per_run), "/s")
+    for p in ("p50", "p95", "p99"):
+        table.add(f"{label}: {p} latency", statistics.median(r[p] for r in per_run), "ms", 20 if p == "p99" else None)
+    errors = sum(r["errors"] for r in per_run)
+    if errors:
+        table.add(f"{label}: errors", errors, "", 1)
+
+
+def spread_bodies(bodies, clients):
+    """BODIES dealt out over CLIENTS clients."""
+    return [bodies[i::clients] for i in range(clients)]
 
 
 def stop_server(process, tmp):

@@ -11,15 +11,19 @@ from kiosk.accounts import access
 from kiosk.accounts import views as accounts
 from kiosk.admin import exports
 from kiosk.admin import views as admin
+from kiosk.api import organiser as organiser_api
 from kiosk.api import views as api
 from kiosk.badges import views as badges
 from kiosk.checkin import views as checkin
+from kiosk.event import views as event
 from kiosk.imports import views as imports
 from kiosk.rooms import views as rooms
+from kiosk.setup import views as setup
+from kiosk.staff import views as staff
 from kiosk.stations import views as stations
 from kiosk.web import i18n, rendering, security
 
-BLUEPRINTS = (accounts, admin, stations, checkin, api, rooms, badges, imports, exports)
+BLUEPRINTS = (accounts, admin, stations, checkin, api, organiser_api, rooms, badges, imports, exports, event, setup, staff)
 
 
 def create_app(test_config=None):

@@ -246,3 +246,50 @@ def m0007_create_login_sessions(db):
         CREATE INDEX login_sessions_user ON login_sessions(user_id);
         """
     )
+
+
+@migrations()
+def m0008_event_setup_staff_and_api_tokens(db):
+    # What an organiser needs to run their own event: the event's other fields and its logo
+    # (a table of its own, so reading the event row on every scan does not read the image),
+    # the one-time set-up link of a fresh install, account invitations and disabling, the
+    # last login, and personal API tokens for integrations. Secrets are stored as SHA-256.
+    db.executescript(
+        """
+        ALTER TABLE event ADD COLUMN end_date TEXT;
+        ALTER TABLE event ADD COLUMN address TEXT NOT NULL DEFAULT '';
+        ALTER TABLE event ADD COLUMN badge_header TEXT NOT NULL DEFAULT '';
+        CREATE TABLE event_logo (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            png BLOB NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE setup_links (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        ALTER TABLE users ADD COLUMN last_login_at TEXT;
+        ALTER TABLE users ADD COLUMN disabled_at TEXT;
+        CREATE TABLE user_links (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE INDEX user_links_user ON user_links(user_id);
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
+        """
+    )

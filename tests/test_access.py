@@ -71,6 +71,34 @@ EXPECTED = {
     "imports.commit": ORGANISERS,
     "imports.example": ORGANISERS,
     "exports.attendees": ORGANISERS,
+    "stations.edit": ORGANISERS,
+    "stations.update": ORGANISERS,
+    "event.settings": ORGANISERS,
+    "event.save": ORGANISERS,
+    "event.upload_logo": ORGANISERS,
+    "event.remove_logo": ORGANISERS,
+    "event.logo": STATIONS | STAFF,  # 404 until a logo is uploaded; the gate lets them through
+    "setup.start": EVERYONE,  # the one-time secret in the URL is the key (404 without it)
+    "setup.claim": EVERYONE,
+    "setup.event": ORGANISERS,
+    "setup.event_post": ORGANISERS,
+    "staff.index": ORGANISERS,
+    "staff.invite": ORGANISERS,
+    "staff.reset": ORGANISERS,
+    "staff.disable": ORGANISERS,
+    "staff.enable": ORGANISERS,
+    "staff.password": EVERYONE,  # the one-time secret in the URL is the key
+    "staff.password_post": EVERYONE,
+    "staff.api_tokens": ORGANISERS,
+    "staff.add_api_token": ORGANISERS,
+    "staff.revoke_api_token": ORGANISERS,
+    # The organiser API opens to an organiser's API token only (tests/test_organiser_api.py):
+    # no station, and no browser session either (its blueprint is CSRF-exempt).
+    "organiser_api.event": frozenset(),
+    "organiser_api.attendees": frozenset(),
+    "organiser_api.create_attendee": frozenset(),
+    "organiser_api.attendee": frozenset(),
+    "organiser_api.update_attendee": frozenset(),
 }
 
 
@@ -100,6 +128,8 @@ def world(demo_app, demo_db):
         "room_id": door_room,
         "session_id": demo_db.execute("SELECT min(id) FROM sessions").fetchone()[0],
         "secret": "not-a-pairing-secret",
+        "user_id": demo_db.execute("SELECT id FROM users WHERE email = ?", [HOST[0]]).fetchone()[0],
+        "token_id": 1,
         "filename": "favicon.svg",
         "kind": "attendees",
     }

@@ -3,7 +3,7 @@
 import pytest
 
 from kiosk.data import attendees
-from kiosk.data.event import get_event, local_time, save_event
+from kiosk.data.event import create_event, get_event, local_time, update_event
 from kiosk.db import connect, migrate
 from kiosk.text import fold
 
@@ -67,12 +67,14 @@ def test_names_with_html_are_escaped(organiser_client, demo_db):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_save_event_keeps_one_event_and_its_time_zone(tmp_path):
+def test_one_event_is_created_then_changed_with_its_time_zone(tmp_path):
     db = connect(tmp_path / "k.db")
     migrate(db)
     assert get_event(db) is None
-    save_event(db, name="Netwerkdag", date="2026-06-12", venue="Zaanstad")
-    save_event(db, name="G40 Netwerkdag", date="2026-06-13", timezone_name="Europe/London", language="en")
+    assert create_event(db, {"name": "Netwerkdag", "date": "2026-06-12", "venue": "Zaanstad"}, actor="test")
+    assert not create_event(db, {"name": "Another", "date": "2026-06-12"}, actor="test")
+    assert update_event(db, {"name": "G40 Netwerkdag", "date": "2026-06-13", "venue": "", "timezone": "Europe/London",
+                             "language": "en"}, actor="test")
     assert db.execute("SELECT count(*) FROM event").fetchone()[0] == 1
     event = get_event(db)
     assert (event["name"], event["date"], event["venue"], event["language"]) == ("G40 Netwerkdag", "2026-06-13", "", "en")

@@ -1,9 +1,12 @@
 """The JSON API against its own OpenAPI document, with schemathesis generating the requests.
 
 Schemathesis generates requests for every operation in the app's own OpenAPI document
-(/api/v1/openapi.json, 50 per operation, with a station token): no server errors, and every
-response and status code conforms to the document.
+(/api/v1/openapi.json, 50 per operation, with a station token for the scan API and an organiser
+API token for the organiser API): no server errors, and every response and status code conforms
+to the document.
 """
+
+import re
 
 import pytest
 import schemathesis
@@ -14,6 +17,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from conftest import make_station
 from kiosk import create_app
 from kiosk.api.views import OPENAPI
+from kiosk.data import tokens
 from kiosk.db import connect
 from kiosk.outcomes import SCAN_OUTCOMES
 
@@ -27,6 +31,7 @@ def api_app(tmp_path_factory, demo_template):
     app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "PUBLIC_URL": "http://kiosk.test"})
     db = connect(path)
     app.config["STATION_TOKEN"] = make_station(db, "Schemathesis")[1]
+    app.config["ORGANISER_TOKEN"] = tokens.add_token(db, "Schemathesis", actor="test")[1]
     db.close()
     yield app
     print(f"\nschemathesis: {CALLS['count']} generated API calls")
@@ -36,10 +41,13 @@ def test_api_conforms_to_its_openapi_document(api_app):
     # Schemathesis' pytest plugin (from_fixture) does not run under this pytest, so each
     # operation's strategy is driven by hypothesis here: the same cases, the same checks.
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)
-    headers = {"Authorization": f"Bearer {api_app.config['STATION_TOKEN']}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {operation.label for operation in operations} == {"POST /scans", "GET /rooms"}
+    assert {operation.label for operation in operations} == {
+        "POST /scans", "GET /rooms", "GET /event", "GET /attendees", "POST /attendees", "GET /attendees/{attendee_id}",
+        "PATCH /attendees/{attendee_id}"}
     for operation in operations:
+        scheme = "organiser" if operation.definition.raw.get("security") == [{"organiser": []}] else "station"
+        headers = {"Authorization": f"Bearer {api_app.config[scheme.upper() + '_TOKEN']}"}
 
         @given(case=operation.as_strategy())
         @settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -53,14 +61,16 @@ def test_api_conforms_to_its_openapi_document(api_app):
     # The cases reached the app under the document's server URL (/api/v1), not a 404 beside it.
     db = connect(api_app.config["DATABASE"])
     assert db.execute("SELECT count(*) FROM scans WHERE station_id IS NOT NULL").fetchone()[0] > 0
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'add attendee (api)'").fetchone()[0] > 0
     db.close()
 
 
 def test_openapi_document_is_served_to_anyone(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/scans", "/rooms"}
+    assert set(document["paths"]) == {"/scans", "/rooms", "/event", "/attendees", "/attendees/{attendee_id}"}
     assert document["components"]["securitySchemes"]["station"] == {"type": "http", "scheme": "bearer"}
+    assert document["components"]["securitySchemes"]["organiser"]["scheme"] == "bearer"
 
 
 def test_openapi_document_matches_the_routes_and_outcomes(app):
@@ -69,7 +79,8 @@ def test_openapi_document_matches_the_routes_and_outcomes(app):
     routes = {}
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(prefix + "/") and rule.rule != prefix + "/openapi.json":
-            routes[rule.rule.removeprefix(prefix)] = {method.lower() for method in rule.methods - {"HEAD", "OPTIONS"}}
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(prefix))  # <int:id> -> {id}
+            routes.setdefault(path, set()).update(method.lower() for method in rule.methods - {"HEAD", "OPTIONS"})
     documented = {path: set(operations) for path, operations in OPENAPI["paths"].items()}
     assert documented == routes
     answer = OPENAPI["paths"]["/scans"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]

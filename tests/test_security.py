@@ -108,7 +108,7 @@ def test_every_post_route_except_the_bearer_api_refuses_a_missing_csrf_token(dem
     for rule, url in posts:
         for who, headers in (("organiser", {}), ("station", {"Authorization": f"Bearer {token}"})):
             response = checked.client.post(url, data={"code": "x", "name": "CSRF test"}, headers=headers)
-            if rule.endpoint.startswith("api."):
+            if rule.endpoint.startswith(("api.", "organiser_api.")):
                 assert response.status_code != 400 or response.get_json()["error"] != "csrf", url
                 continue
             assert response.status_code == 400, (who, url, response.status_code)
@@ -354,7 +354,7 @@ def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
             if "GET" in rule.methods and rule.endpoint != "static":
-                values = {"attendee_id": ids[0], "room_id": door_room, "session_id": 1, "kind": "attendees",
+                values = {"attendee_id": ids[0], "room_id": door_room, "session_id": 1, "kind": "attendees", "station_id": 1,
                           "secret": "x", "scan_id": 1}
                 start.append(url_for(rule.endpoint, **{name: values[name] for name in rule.arguments}))
     visitors = [(organiser, {}), (host, {})] + [(app.test_client(), {"Authorization": f"Bearer {t}"}) for t in stations]
@@ -400,6 +400,7 @@ def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
 
 # Organiser POST routes and what each writes; the trail is where "who and when" is kept.
 AUDITED = {
+    "stations.update": ("audit_log", lambda w: (f"/admin/stations/{w['station']}", {"name": "Audit renamed", "language": "en"})),
     "stations.create": ("audit_log", lambda w: ("/admin/stations", {"name": "Audit station", "mode": "entrance"})),
     "stations.new_pairing": ("audit_log", lambda w: (f"/admin/stations/{w['station']}/pairing", {})),
     "stations.revoke": ("audit_log", lambda w: (f"/admin/stations/{w['station']}/revoke", {})),
@@ -415,10 +416,26 @@ AUDITED = {
     "rooms.count": ("scans", lambda w: (f"/rooms/{w['room']}/count", {"delta": "1"})),
     "rooms.clear": ("scans", lambda w: (f"/rooms/{w['room']}/clear", {})),
     "rooms.scan": ("scans", lambda w: (f"/rooms/{w['room']}/scan", {"code": w["code"]})),
+    "event.save": ("audit_log", lambda w: ("/admin/event", {"name": "Audit event", "date": "2026-06-12",
+                                                            "timezone": "Europe/Amsterdam", "language": "nl"})),
+    "event.upload_logo": ("audit_log", lambda w: ("/admin/event/logo", {"logo": (io.BytesIO(w["png"]), "logo.png")})),
+    "event.remove_logo": ("audit_log", lambda w: ("/admin/event/logo/remove", {})),
+    "setup.event_post": ("audit_log", lambda w: ("/setup/event", {"name": "Audit event", "date": "2026-06-12"})),
+    "staff.invite": ("audit_log", lambda w: ("/admin/staff", {"email": "invited@example.org", "role": "host"})),
+    "staff.reset": ("audit_log", lambda w: (f"/admin/staff/{w['host']}/reset", {})),
+    "staff.disable": ("audit_log", lambda w: (f"/admin/staff/{w['host']}/disable", {})),
+    "staff.enable": ("audit_log", lambda w: (f"/admin/staff/{w['host']}/enable", {})),
+    "staff.add_api_token": ("audit_log", lambda w: ("/admin/tokens", {"name": "Audit token"})),
+    "staff.revoke_api_token": ("audit_log", lambda w: ("/admin/tokens/1/revoke", {})),
 }
 # POST routes that change no event data (or belong to no organiser).
 NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "imports.preview", "stations.pair_post",
-            "checkin.scan", "checkin.badge_printed", "rooms.door_count", "api.create_scan"}
+            "checkin.scan", "checkin.badge_printed", "rooms.door_count", "api.create_scan",
+            # Before anyone is an organiser, or by the account itself; both audited with its e-mail
+            # (tests/test_setup.py, tests/test_staff.py).
+            "setup.claim", "staff.password_post",
+            # An API token's writes are audited as "token:NAME (who made it)" (tests/test_organiser_api.py).
+            "organiser_api.create_attendee"}
 
 
 def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
@@ -444,6 +461,8 @@ def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
         "badge": demo_db.execute("SELECT id FROM badges WHERE replaced_at IS NULL ORDER BY id DESC LIMIT 1").fetchone()[0],
         "room": demo_db.execute("SELECT id FROM rooms ORDER BY id LIMIT 1").fetchone()[0],
         "import": dict(import_form, kind="attendees"),
+        "host": demo_db.execute("SELECT id FROM users WHERE email = ?", [HOST[0]]).fetchone()[0],
+        "png": _png(),
     }
     missing = []
     for endpoint, (trail, request) in AUDITED.items():
@@ -465,3 +484,12 @@ def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
         if not ok:
             missing.append(endpoint)
     assert missing == []
+
+
+def _png():
+    """A small PNG image, as a logo upload."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), (15, 92, 110)).save(out, format="PNG")
+    return out.getvalue()

@@ -1,6 +1,6 @@
 """What one badge shows, in millimetres from its top-left: texts, the accent line, the QR."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from kiosk.badges.fitting import ASCENT, LEADING, SVG_FONTS, block_height, fit_text, unit_width
 from kiosk.badges.layouts import ACCENT, INK
@@ -59,10 +59,35 @@ def _text_items(text, box):
     ]
 
 
-def badge_items(layout, badge, event_name):
-    """What to draw on one badge, in mm from its top-left: texts, the accent line, the QR."""
+@dataclass(frozen=True)
+class Logo:
+    """The event's logo (PNG bytes) in a box of mm from the badge's top-left."""
+
+    kind = "image"
+    x: float
+    y: float
+    width: float
+    height: float
+    png: bytes = field(repr=False)
+
+
+LOGO_GAP = 2.0  # mm between the logo and the header text
+
+
+def badge_items(layout, badge, event_name, logo=None):
+    """What to draw on one badge, in mm from its top-left: the logo, texts, the accent line, the QR.
+
+    LOGO (a dict with png, width and height in pixels) goes at the start of the header's box,
+    at the box's height, and the header text fits in what is left of it.
+    """
     items = []
-    items += _text_items(event_name, layout.event)
+    header = layout.event
+    if logo:
+        width = min(header.height * logo["width"] / logo["height"], header.width * 0.4)
+        height = width * logo["height"] / logo["width"]
+        items.append(Logo(header.x, header.y + (header.height - height) / 2, width, height, logo["png"]))
+        header = replace(header, x=header.x + width + LOGO_GAP, width=header.width - width - LOGO_GAP)
+    items += _text_items(event_name, header)
     if layout.rule:
         items.append(Line(*layout.rule, 0.35, ACCENT))
     items += _text_items(badge.get("name", ""), layout.name_box)

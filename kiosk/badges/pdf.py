@@ -4,10 +4,11 @@ import io
 
 from reportlab import rl_config
 from reportlab.lib.colors import HexColor
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas as pdf_canvas
 
 from kiosk.badges.fitting import register_fonts
-from kiosk.badges.items import Line, Text, badge_items
+from kiosk.badges.items import Line, Logo, Text, badge_items
 from kiosk.badges.layouts import get_layout, sheets
 from kiosk.badges.qr import QR
 
@@ -19,8 +20,9 @@ rl_config.useA85 = 0
 CROP_MARK_WIDTH = 0.2  # mm
 
 
-def render_pdf(badges, layout_name, *, event_name):
-    """A PDF of BADGES (dicts with name, organisation, role, code, short_code) on LAYOUT_NAME's pages."""
+def render_pdf(badges, layout_name, *, event_name, logo=None):
+    """A PDF of BADGES (dicts with name, organisation, role, code, short_code) on LAYOUT_NAME's pages,
+    with the event's LOGO (png, width, height) when there is one."""
     layout = get_layout(layout_name)
     register_fonts()
     out = io.BytesIO()
@@ -30,6 +32,7 @@ def render_pdf(badges, layout_name, *, event_name):
     c.setCreator("Kiosk")
     c.setAuthor("Kiosk")
     colours = {}
+    images = {}  # reportlab embeds an image once per reader object: one reader for every badge
 
     def colour(hex_value):
         if hex_value not in colours:
@@ -38,7 +41,7 @@ def render_pdf(badges, layout_name, *, event_name):
 
     for page in sheets(badges, layout):
         for x, y, badge in page:
-            _draw_badge(c, badge_items(layout, badge, event_name), x, y, page_height, colour)
+            _draw_badge(c, badge_items(layout, badge, event_name, logo), x, y, page_height, colour, images)
         marks = layout.crop_mark_lines()
         if marks:
             c.setStrokeColor(colour("#000000"))
@@ -52,9 +55,15 @@ def render_pdf(badges, layout_name, *, event_name):
     return out.getvalue()
 
 
-def _draw_badge(c, items, left, top, page_height, colour):
+def _draw_badge(c, items, left, top, page_height, colour, images):
     """Draw one badge's ITEMS with its top-left corner at (LEFT, TOP) mm on the page."""
     for item in items:
+        if isinstance(item, Logo):
+            if "logo" not in images:
+                images["logo"] = ImageReader(io.BytesIO(item.png))
+            c.drawImage(images["logo"], (left + item.x) * MM, page_height - (top + item.y + item.height) * MM,
+                        item.width * MM, item.height * MM, mask="auto")
+            continue
         if isinstance(item, Text):
             c.setFillColor(colour(item.color))
             c.setFont(item.font, item.size * MM)

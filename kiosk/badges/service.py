@@ -6,7 +6,7 @@ import tempfile
 from kiosk.badges.layouts import LAYOUTS
 from kiosk.badges.pdf import render_pdf
 from kiosk.data import printing
-from kiosk.data.event import get_event
+from kiosk.data.event import get_event, get_logo
 
 
 class NothingToPrint(ValueError):
@@ -14,8 +14,14 @@ class NothingToPrint(ValueError):
 
 
 def event_name(db):
-    """The event's name for the badges, '' before an event is set up."""
-    return (get_event(db) or {}).get("name", "")
+    """What the badges' header says: the event's badge header, else its name ('' before an event is set up)."""
+    event = get_event(db) or {}
+    return event.get("badge_header") or event.get("name", "")
+
+
+def badge_logo(db):
+    """The event's logo for the badges (png, width, height), or None."""
+    return get_logo(db)
 
 
 def write_pdf(db, out, *, layout, organisation=None, not_printed=False, actor="cli"):
@@ -31,7 +37,7 @@ def write_pdf(db, out, *, layout, organisation=None, not_printed=False, actor="c
     if not chosen:
         raise NothingToPrint("no badges match" + (f" organisation {organisation!r}" if organisation else "")
                              + (" that were not printed yet" if not_printed else ""))
-    _replace_file(out, render_pdf(chosen, layout, event_name=event_name(db)))
+    _replace_file(out, render_pdf(chosen, layout, event_name=event_name(db), logo=badge_logo(db)))
     printing.record_prints(db, [b["badge_id"] for b in chosen], layout=layout, printed_by=actor)
     return len(chosen), LAYOUTS[layout].sheets(len(chosen))
 

@@ -9,7 +9,7 @@ from kiosk.badges import qr
 from kiosk.badges.items import badge_items
 from kiosk.badges.layouts import DESK_LAYOUT, LAYOUTS, sheets
 from kiosk.badges.pdf import render_pdf
-from kiosk.badges.service import event_name
+from kiosk.badges.service import badge_logo, event_name
 from kiosk.data import attendees, printing
 from kiosk.db import get_db
 from kiosk.web.rendering import render, render_fragment, wants_fragment
@@ -122,8 +122,9 @@ def print_page(db, chosen, layout_name, *, query, logged):
     """The print view response for the badges CHOSEN (from select_badges); LOGGED says the print is already in the log."""
     layout = LAYOUTS[layout_name]
     name = event_name(db)
+    logo = badge_logo(db)
     pages = [
-        [(x, y, badge_items(layout, badge, name)) for x, y, badge in page]
+        [(x, y, badge_items(layout, badge, name, logo)) for x, y, badge in page]
         for page in sheets(chosen, layout)
     ]
     response = make_response(
@@ -137,6 +138,7 @@ def print_page(db, chosen, layout_name, *, query, logged):
             crop_marks=layout.crop_mark_lines(),
             query=query,
             logged=logged,
+            logo_version=logo and logo["updated_at"],
         )
     )
     response.headers["Cache-Control"] = "no-store"
@@ -198,7 +200,7 @@ def pdf():
     reprints = printing.reprints(chosen)
     if reprints and not _confirmed():
         return _confirm_reprint(selection, chosen, reprints, "pdf")
-    data = render_pdf(chosen, selection["layout"], event_name=event_name(db))
+    data = render_pdf(chosen, selection["layout"], event_name=event_name(db), logo=badge_logo(db))
     printing.record_prints(db, [b["badge_id"] for b in chosen], layout=selection["layout"], printed_by=actor_name())
     return _pdf_response(data, f"badges-{selection['layout']}.pdf", attachment=True)
 
@@ -236,7 +238,7 @@ def reprint(attendee_id):
         )
     printing.record_prints(db, [b["badge_id"] for b in chosen], layout=DESK_LAYOUT, printed_by=actor_name())
     if request.form.get("format") == "pdf":
-        data = render_pdf(chosen, DESK_LAYOUT, event_name=event_name(db))
+        data = render_pdf(chosen, DESK_LAYOUT, event_name=event_name(db), logo=badge_logo(db))
         return _pdf_response(data, f"badge-{chosen[0]['short_code']}.pdf", attachment=False)
     return print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT, "attendee": [attendee_id]}, logged=True)
 

@@ -58,7 +58,7 @@ def get_user(db, user_id):
 
 def authenticate(db, email, password):
     """The user with EMAIL and PASSWORD, or None."""
-    rows = list(db.query("SELECT * FROM users WHERE email = ?", [(email or "").strip()]))
+    rows = list(db.query("SELECT * FROM users WHERE email = ? AND disabled_at IS NULL", [(email or "").strip()]))
     if not rows:
         # Hash anyway so a wrong e-mail costs as long as a wrong password.
         check_password_hash(generate_password_hash("x"), password or "")
@@ -72,11 +72,13 @@ def authenticate(db, email, password):
 def start_login(db, user_id):
     """A new login for USER_ID; returns its token, for the browser's session cookie."""
     token = "kls_" + secrets.token_urlsafe(32)
+    now = now_utc()
     with immediate(db):
         db.execute(
             "INSERT INTO login_sessions (user_id, token_hash, started_at) VALUES (?, ?, ?)",
-            [user_id, hash_token(token), now_utc()],
+            [user_id, hash_token(token), now],
         )
+        db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [now, user_id])
     return token
 
 
@@ -88,7 +90,8 @@ def user_for_login(db, token, *, valid_for=LOGIN_VALID_FOR):
     return one(
         db,
         """SELECT users.id, users.email, users.role FROM login_sessions JOIN users ON users.id = login_sessions.user_id
-           WHERE login_sessions.token_hash = ? AND login_sessions.ended_at IS NULL AND login_sessions.started_at > ?""",
+           WHERE login_sessions.token_hash = ? AND login_sessions.ended_at IS NULL AND login_sessions.started_at > ?
+             AND users.disabled_at IS NULL""",
         [hash_token(token), started_after],
     )
 
@@ -200,7 +203,8 @@ def list_stations(db):
 
 def station_for_token(db, token):
     """The active station whose API token or paired-device token is TOKEN, or None."""
-    if not token or len(token) > 200:
+    # An organiser's API token (kot_, kiosk.data.tokens) never scans as a station.
+    if not token or len(token) > 200 or token.startswith("kot_"):
         return None
     digest = hash_token(token)
     return one(
@@ -279,4 +283,30 @@ def revoke_station(db, name_or_id, actor):
         db.execute("UPDATE stations SET revoked_at = ?, pairing_hash = NULL WHERE id = ?", [now, station_id])
         db.execute("UPDATE station_devices SET revoked_at = ? WHERE station_id = ? AND revoked_at IS NULL", [now, station_id])
         record(db, actor, "revoke station", rows[0]["name"])
+    return True
+
+
+def update_station(db, station_id, *, name, language, room_id=None, exit_scan=None, actor):
+    """Change a station's name, language and (for a room door) room, and whether that room's doors
+    also scan people out (rooms.has_exit_scan); False when there is no active station STATION_ID."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise AccountError(_("a station needs a name"))
+    with immediate(db):
+        station = get_station(db, station_id)
+        if station is None or station["revoked_at"]:
+            return False
+        if db.execute("SELECT 1 FROM stations WHERE name = ? AND id != ?", [name, station_id]).fetchone():
+            raise AccountError(_("a station named %(name)s exists already", name=name))
+        values = {"name": name, "language": language or None}
+        if station["mode"] == "room":
+            room_id = room_id or station["room_id"]
+            if not db.execute("SELECT 1 FROM rooms WHERE id = ?", [room_id]).fetchone():
+                raise AccountError(_("no such room"))
+            values["room_id"] = room_id
+            if exit_scan is not None:
+                db.execute("UPDATE rooms SET has_exit_scan = ? WHERE id = ?", [int(bool(exit_scan)), room_id])
+        db["stations"].update(station_id, values)
+        record(db, actor, "edit station", f"{station['name']} -> {name}, language {language or '-'}"
+               + (f", room {room_id}, in and out {bool(exit_scan)}" if station["mode"] == "room" else ""))
     return True

@@ -3,7 +3,10 @@
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from kiosk.db import one
+from kiosk.data.audit import record
+from kiosk.db import immediate, now_utc, one
+
+EVENT_FIELDS = ("name", "date", "end_date", "venue", "address", "timezone", "language", "badge_header")
 
 
 def get_event(db):
@@ -32,8 +35,52 @@ def local_time(event, iso_utc):
     return datetime.fromisoformat(iso_utc).astimezone(event_zone(event)).strftime("%H:%M")
 
 
-def save_event(db, *, name, date, venue="", timezone_name="Europe/Amsterdam", language="nl"):
-    """Set up the event, or replace every field of the one there is."""
-    db["event"].upsert(
-        {"id": 1, "name": name, "date": date, "venue": venue, "timezone": timezone_name, "language": language}, pk="id"
-    )
+def create_event(db, fields, *, actor):
+    """Write the event row from FIELDS (see EVENT_FIELDS) when there is none; False when one exists."""
+    with immediate(db):
+        if db.execute("SELECT 1 FROM event WHERE id = 1").fetchone():
+            return False
+        db["event"].insert(dict({key: fields[key] for key in EVENT_FIELDS if fields.get(key) is not None}, id=1))
+        record(db, actor, "create event", fields.get("name", ""))
+    return True
+
+
+def update_event(db, fields, *, actor):
+    """Change the event's FIELDS (see EVENT_FIELDS); False when there is no event."""
+    values = {key: fields[key] for key in EVENT_FIELDS if key in fields}
+    with immediate(db):
+        if not db.execute("SELECT 1 FROM event WHERE id = 1").fetchone():
+            return False
+        db["event"].update(1, values)
+        record(db, actor, "edit event", ", ".join(f"{key}={value}" for key, value in values.items()))
+    return True
+
+
+def event_summary(db):
+    """The event as `kiosk event show` and GET /api/v1/event give it, or None before one is set up."""
+    return one(db, "SELECT name, date, end_date, venue, address, timezone, language, badge_header FROM event WHERE id = 1")
+
+
+def get_logo(db):
+    """The event's logo as {png, width, height, updated_at}, or None."""
+    return one(db, "SELECT png, width, height, updated_at FROM event_logo WHERE id = 1")
+
+
+def logo_version(db):
+    """When the logo last changed (for cache-busting its URL), or None when there is none."""
+    row = db.execute("SELECT updated_at FROM event_logo WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def save_logo(db, png, width, height, *, actor):
+    """Set the event's logo to the PNG bytes PNG of WIDTH x HEIGHT pixels."""
+    with immediate(db):
+        db["event_logo"].upsert({"id": 1, "png": png, "width": width, "height": height, "updated_at": now_utc()}, pk="id")
+        record(db, actor, "set logo", f"{width}x{height}, {len(png)} bytes")
+
+
+def remove_logo(db, *, actor):
+    """Remove the event's logo."""
+    with immediate(db):
+        db.execute("DELETE FROM event_logo")
+        record(db, actor, "remove logo")

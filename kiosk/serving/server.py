@@ -14,6 +14,7 @@ import click
 
 from kiosk import demo, serving
 from kiosk.data import accounts
+from kiosk.setup import service as setup_service
 from kiosk.db import get_db
 
 
@@ -40,6 +41,7 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
     public_host = host if host not in ("0.0.0.0", "::") else lan_address()
     public_url = f"{scheme}://{public_host}:{port}"
     (instance / "public_url").write_text(public_url + "\n")
+    _announce_setup(app)
     server = Server(
         "kiosk",  # only a label: the app object itself is handed to the workers below
         address=host,
@@ -148,6 +150,15 @@ def _demo_if_empty(app):
             click.echo("First organiser — log in with:")
             click.echo("  e-mail:   organiser@example.org")
             click.echo(f"  password: {password}")
+
+
+def _announce_setup(app):
+    """Print a one-time set-up link when nobody can log in yet (a fresh install)."""
+    with app.app_context():
+        link = setup_service.announce(get_db())
+    if link:
+        click.echo("Kiosk is not set up yet. Open this one-time link to create the first organiser and the event:")
+        click.echo(f"  {link}")
 
 
 def lan_address():

@@ -1,6 +1,6 @@
 """Kiosk stations: created by organisers, paired to a device by a one-time link or its QR."""
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from kiosk.accounts.access import STATION_COOKIE, actor_name, organiser_required, public
@@ -53,6 +53,41 @@ def create():
         link=pairing_url(secret),
         link_qr=qr_svg(pairing_url(secret)),
     )
+
+
+@bp.get("/admin/stations/<int:station_id>")
+@organiser_required
+def edit(station_id):
+    """A station's settings: name, language, and for a room door its room and whether it scans people out."""
+    db = get_db()
+    station = data.get_station(db, station_id)
+    if station is None or station["revoked_at"]:
+        abort(404)
+    return render("stations/edit.html", station=station, rooms=rooms_data.list_rooms(db))
+
+
+@bp.post("/admin/stations/<int:station_id>")
+@organiser_required
+def update(station_id):
+    """Save a station's settings."""
+    form = request.form
+    try:
+        saved = data.update_station(
+            get_db(),
+            station_id,
+            name=form.get("name", ""),
+            language=form.get("language") if form.get("language") in current_app.config["LANGUAGES"] else None,
+            room_id=int(form["room_id"]) if form.get("room_id", "").isdigit() else None,
+            exit_scan=form.get("exit_scan") == "1",
+            actor=actor_name(),
+        )
+    except data.AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("stations.edit", station_id=station_id), code=303)
+    if not saved:
+        abort(404)
+    flash(_("The station is saved."), "success")
+    return redirect(url_for("stations.index"), code=303)
 
 
 @bp.post("/admin/stations/<int:station_id>/pairing")

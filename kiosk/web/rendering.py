@@ -8,7 +8,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from htmx_flask import request
 
-from kiosk.data.event import get_event, local_time
+from kiosk.data.event import get_event, local_time, logo_version
 from kiosk.db import get_db
 from kiosk.outcomes import Outcome
 
@@ -59,6 +59,7 @@ def template_helpers():
         "current_language": lambda: str(get_locale() or "nl"),
         "event": _event,
         "event_name": lambda: (_event() or {}).get("name", "Kiosk"),
+        "event_logo": lambda: logo_version(get_db()),
         "outcome_label": outcome_label,
         "Outcome": Outcome,
         "kind_label": kind_label,

@@ -1,0 +1,1 @@
+"""The event itself: its settings and logo."""

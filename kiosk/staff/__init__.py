@@ -1,0 +1,1 @@
+"""Staff: organiser and host accounts, and organisers' personal API tokens."""
