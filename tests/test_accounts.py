@@ -4,7 +4,11 @@ Logging in and the roles it gives, the language switch, and logging out: a copy 
 cookie stops working with the logout (and with a new login in the same browser), another
 device's login of the same account does not, and a login ends by itself after seven days.
 `kiosk user logout EMAIL`, which ends every login of one account, is tested in test_cli.py.
+A wrong login takes as long for an address without an account as for one with an account.
 """
+
+import statistics
+import time
 
 import pytest
 
@@ -38,6 +42,32 @@ def test_wrong_password_is_refused(demo_app):
     assert response.status_code == 200
     assert b"not right" in response.data
     assert client.get("/admin/attendees").status_code == 302
+
+
+def test_a_login_takes_as_long_for_an_unknown_address_as_for_a_known_one(demo_app):
+    """The time a wrong login takes does not tell which e-mail addresses have an account.
+
+    An unknown address once cost two scrypt hashes (making one, checking it) and a known one one:
+    about twice as long, never overlapping. Fifteen tries of each, interleaved; the medians must be
+    within 25 % of each other and the ranges must overlap. Measured as the CPU time of the thread
+    that answers (the test client runs the app in this thread): that is what differed, and unlike
+    the wall-clock time it does not grow with the machine's other work (tests share two cores).
+    """
+    demo_app.config["LOGIN_LIMIT"] = (1000, 300)
+    client = demo_app.test_client()
+    login(client, "warm-up@example.org", "wrong password")  # a process's first login may cost more
+    times = {"known": [], "unknown": []}
+    for n in range(15):
+        for kind in ("known", "unknown") if n % 2 else ("unknown", "known"):
+            email = ORGANISER[0] if kind == "known" else f"nobody-{n}@example.org"
+            start = time.thread_time()
+            response = login(client, email, "wrong password")
+            times[kind].append(time.thread_time() - start)
+            assert response.status_code == 200 and b"not right" in response.data
+    known, unknown = statistics.median(times["known"]), statistics.median(times["unknown"])
+    shown = {kind: sorted(round(t * 1000) for t in values) for kind, values in times.items()}  # ms, for the report
+    assert abs(known - unknown) <= 0.25 * min(known, unknown), shown
+    assert min(times["unknown"]) <= max(times["known"]) and min(times["known"]) <= max(times["unknown"]), shown
 
 
 def test_host_cannot_open_organiser_pages(host_client):

@@ -1,17 +1,18 @@
 """The JSON API: its exact forms are relied on by scanner apps and integrations.
 
 Every API outcome and error (401, 400, 413, 429) is asked twice: as a scanner app sends it (no
-cookie, answered by the fast path of `kiosk serve`) and with a cookie (through Flask to the
-view), with the same answers. Only a cookie-less scan takes the fast path; it sends the security
-headers (HSTS over HTTPS), leaves a chunked body to Flask, logs an unexpected error and answers
-500, and counts the per-client guess limit by the caller's address. Scans that arrive while a
-batch is written go together in the next one, never two recorded at once; a scan that fails is
-rolled back to its savepoint while the rest of its batch is recorded; a failed commit answers 500
-for its scans and keeps the refusals; a batch broken past its own handlers still answers and
-hands the lead on; other requests run two at a time and never hold up a scan or a paired
-tablet's ping and scan. A body is read whole before a request takes a place (a large one into a
-temporary file), one cut short is passed on as far as it came, and one of no stated length or
-over the limit is left to werkzeug.
+cookie, answered by the fast path of `kiosk serve`) and with a cookie (through Flask to the view),
+with the same answers. Only a cookie-less scan takes the fast path; it sends the security headers
+(HSTS over HTTPS), leaves a chunked body to Flask, logs an unexpected error and answers 500, and
+counts the per-client guess limit by the caller's address. JSON nested past the parser's depth and
+lone surrogates (JSON's "\\ud800", which UTF-8 cannot store) are 400s with a message. Scans that
+arrive while a batch is written go together in the next one, never two recorded at once; a scan
+that fails is rolled back to its savepoint while the rest of its batch is recorded; a failed commit
+answers 500 for its scans and keeps the refusals; a batch broken past its own handlers still
+answers and hands the lead on; other requests run two at a time and never hold up a scan or a
+paired tablet's ping and scan. A body is read whole before a request takes a place (a large one
+into a temporary file), one cut short is passed on as far as it came, and one of no stated length
+or over the limit is left to werkzeug.
 """
 
 import pytest
@@ -116,6 +117,36 @@ def test_malformed_json_is_400(api, raw):
 @pytest.mark.parametrize("body", [{"code": 12}, {"code": None}, {}, {"code": "x", "direction": "sideways"}, {"code": "x", "scan_id": 5}])
 def test_invalid_fields_are_400(api, body):
     assert api(body).status_code == 400
+
+
+NESTED = [b"[" * 1000 + b"]" * 1000, b'[{"":' * 500 + b"1" + b"}]" * 500, b'{"code": ' + b"[" * 1000 + b"]" * 1000 + b"}"]
+
+
+@pytest.mark.parametrize("raw", NESTED, ids=["arrays", "objects in arrays", "in code"])
+def test_deeply_nested_json_is_400_with_a_message(api, raw):
+    assert len(raw) <= 4096  # under the body limit: it reaches the parser
+    response = api(raw=raw)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "malformed_json" and response.get_json()["message"]
+
+
+SURROGATES = [{"code": "K1-\ud800"}, {"code": "\udfff"}, {"code": "K1-x", "scan_id": "\udc00"},
+              {"code": "K1-x", "scan_id": "scan-\ud83d"}, {"code": "K1-x", "direction": "in\ud800"}]
+
+
+@pytest.mark.parametrize("body", SURROGATES)
+def test_a_lone_surrogate_in_a_string_field_is_400_with_a_message(api, demo_db, body):
+    before = demo_db.execute("SELECT count(*) FROM scans").fetchone()
+    response = api(body)  # json= writes a lone surrogate as its \\u escape, as any JSON encoder does
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid" and response.get_json()["message"]
+    assert demo_db.execute("SELECT count(*) FROM scans").fetchone() == before
+
+
+def test_a_lone_surrogate_outside_the_scan_fields_is_ignored(api, demo_db):
+    response = api({"code": badge_code(demo_db, 3), "\ud800": "\udc00", "note": "\ud800"})
+    assert response.status_code == 200
+    assert response.get_json()["outcome"] == "checked_in"
 
 
 def test_oversized_body_is_413(api):

@@ -239,6 +239,17 @@ def test_bodies_werkzeug_refuses_are_left_to_it(length):
     assert environ["wsgi.input"] is original and original.tell() == 0
 
 
+@pytest.mark.parametrize("length", ["²", "١٢", "-1", "1e3"])
+def test_an_odd_content_length_is_a_clear_answer_not_a_500(served_app, length):
+    """A Content-Length that is not ASCII digits is never parsed as a number by the serving layer."""
+    environ = EnvironBuilder(path="/login", method="POST", data=b"email=x").get_environ()
+    environ["CONTENT_LENGTH"] = length
+    seen = {}
+    body = served_app(environ, lambda status, headers, exc_info=None: seen.setdefault("status", status))
+    b"".join(body)
+    assert int(seen["status"].split()[0]) < 500
+
+
 # The checkpointer
 
 CHECKPOINTER_SCRIPT = """

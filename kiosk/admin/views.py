@@ -8,6 +8,7 @@ from kiosk.data import printing
 from kiosk.data import rooms as rooms_data
 from kiosk.data.event import get_event
 from kiosk.db import get_db
+from kiosk.web.ids import parse_id
 from kiosk.web.rendering import render
 
 bp = Blueprint("admin", __name__)
@@ -33,7 +34,9 @@ def attendees():
     """The attendee list with live search on name, organisation and e-mail."""
     db = get_db()
     query = request.args.get("q", "")[:200]
-    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)  # a huge page overflows SQLite's OFFSET: 500
+    # Not an id, so a page that is no number is the first, as a search box should; a huge page
+    # would overflow SQLite's OFFSET.
+    page = min(parse_id(request.args.get("page")) or 1, 100_000)
     per_page = 50
     rows = attendees_data.search(db, query, limit=per_page + 1, offset=(page - 1) * per_page)
     badge_status = printing.badge_status_map(db, [row["id"] for row in rows])

@@ -90,18 +90,30 @@ def read_scan_body(raw):
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         body = None
+    except RecursionError:  # [[[[...]]]]: the body is at most MAX_SCAN_BODY bytes, the stack is shallower
+        return 400, {"error": "malformed_json", "message": "the body is nested too deeply; send a flat JSON object"}
     if not isinstance(body, dict):
         return 400, {"error": "malformed_json", "message": "the body must be a JSON object"}
     code = body.get("code")
     scan_id = body.get("scan_id")
     direction = body.get("direction", "in")
-    if not isinstance(code, str):
-        return 400, {"error": "invalid", "message": "'code' must be a string"}
-    if scan_id is not None and (not isinstance(scan_id, str) or not 0 < len(scan_id) <= 64):
-        return 400, {"error": "invalid", "message": "'scan_id' must be a string of 1 to 64 characters"}
+    if not isinstance(code, str) or not is_text(code):
+        return 400, {"error": "invalid", "message": "'code' must be a string of Unicode characters"}
+    if scan_id is not None and (not isinstance(scan_id, str) or not 0 < len(scan_id) <= 64 or not is_text(scan_id)):
+        return 400, {"error": "invalid", "message": "'scan_id' must be a string of 1 to 64 Unicode characters"}
     if direction not in ("in", "out"):
         return 400, {"error": "invalid", "message": "'direction' must be 'in' or 'out'"}
     return {"code": code[:200], "direction": direction, "client_scan_id": scan_id}
+
+
+def is_text(value):
+    """VALUE (a str) holds only Unicode characters: JSON's "\\ud800" decodes to a lone surrogate,
+    which no database or page can store or show (UTF-8 has no encoding for it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def scan_answer(result, station):

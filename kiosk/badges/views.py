@@ -12,6 +12,7 @@ from kiosk.badges.pdf import render_pdf
 from kiosk.badges.service import badge_logo, event_name
 from kiosk.data import attendees, printing
 from kiosk.db import get_db
+from kiosk.web.ids import id_fields, id_list
 from kiosk.web.rendering import render, render_fragment, wants_fragment
 
 bp = Blueprint("badges", __name__, url_prefix="/badges")
@@ -30,7 +31,7 @@ def _selection(values):
     if layout not in LAYOUTS:
         abort(400, _("Unknown layout."))
     organisation = values.get("organisation")
-    ids = [int(v) for v in values.getlist("attendee") if v.strip().isdigit()]
+    ids = id_fields(values, "attendee")
     return {
         "layout": layout,
         "organisation": organisation if organisation else None,
@@ -155,7 +156,7 @@ def mark_printed():
         abort(400)
     # The badges that were on the page, one comma-separated field (a thousand fields would
     # hit form limits); a code reissued since then is no longer current and is left out.
-    ids = [int(v) for v in request.form.get("badges", "").split(",") if v.strip().isdigit()]
+    ids = id_list(request.form, "badges")
     chosen = printing.select_badges(db, badge_ids=ids) if ids else []
     if not chosen:
         flash(_("No badges to mark."), "error")

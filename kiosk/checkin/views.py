@@ -15,6 +15,7 @@ from kiosk.data.badges import find_badge
 from kiosk.data.rooms import room_live
 from kiosk.db import get_db
 from kiosk.outcomes import Outcome
+from kiosk.web.ids import id_field
 from kiosk.web.rendering import render, wants_fragment
 from kiosk.web.security import safe_next_url
 
@@ -63,7 +64,7 @@ def kiosk():
     """The station's own kiosk page: entrance or room door."""
     station = g.station
     result = None
-    shown = request.args.get("result", type=int)
+    shown = id_field(request.args, "result")
     if shown:
         result = service.stored_result(shown, station=station)
     template = "checkin/room.html" if station["mode"] == "room" else "checkin/kiosk.html"
@@ -83,11 +84,11 @@ def scan():
     """Scan a code (camera, handheld scanner or typed short code) or check in a found attendee."""
     station = g.station
     form = request.form
-    attendee_id = form.get("attendee_id", type=int)
+    attendee_id = id_field(form, "attendee_id")
     if attendee_id is not None and not station["staffed"]:
         abort(403)  # self-service screens never pick people from a list
     override = form.get("override") == "1" and station["mode"] == "room"
-    refused = form.get("override_scan", type=int)
+    refused = id_field(form, "override_scan")
     if refused is not None:
         # "Let in anyway" names the door's own recent 'full' answer, never a person.
         attendee_id = _refused_attendee(station, refused)

@@ -1,5 +1,6 @@
 """Organiser and host accounts, kiosk stations and their tokens."""
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -56,12 +57,23 @@ def get_user(db, user_id):
     return rows[0] if rows else None
 
 
+@functools.cache
+def no_account_hash():
+    """The hash an address without an account is checked against: a random password's, made
+    once per process in the way add_user makes every account's, so that checking it costs the same."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(db, email, password):
-    """The user with EMAIL and PASSWORD, or None."""
+    """The user with EMAIL and PASSWORD, or None.
+
+    A wrong e-mail costs as long as a wrong password (one hash checked), so that the time a login
+    takes does not tell which addresses have an account.
+    """
+    stand_in = no_account_hash()  # made here on either path, so even a process's first login tells nothing
     rows = list(db.query("SELECT * FROM users WHERE email = ? AND disabled_at IS NULL", [(email or "").strip()]))
     if not rows:
-        # Hash anyway so a wrong e-mail costs as long as a wrong password.
-        check_password_hash(generate_password_hash("x"), password or "")
+        check_password_hash(stand_in, password or "")
         return None
     user = rows[0]
     if not check_password_hash(user["password_hash"], password or ""):

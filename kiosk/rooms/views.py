@@ -19,6 +19,7 @@ from kiosk.checkin.views import kiosk_context
 from kiosk.data import rooms as rooms_data
 from kiosk.db import get_db
 from kiosk.rooms import service
+from kiosk.web.ids import id_field
 from kiosk.web.rendering import render, wants_fragment
 
 bp = Blueprint("rooms", __name__, url_prefix="/rooms")
@@ -94,7 +95,7 @@ def room(room_id):
             ("room", room_id), version, lambda: render_template("rooms/_room_live.html", room=rooms_data.room_live(db, room_id))
         )
     live = rooms_data.room_live(db, room_id)
-    shown = request.args.get("result", type=int)  # the answer a no-JavaScript scan redirects to
+    shown = id_field(request.args, "result")  # the answer a no-JavaScript scan redirects to
     result = checkin.stored_result(shown, room_id=room_id) if shown else None
     return render("rooms/room.html", "rooms/_room_live.html", room=live, result=result)
 
@@ -114,8 +115,8 @@ def _room_or_404(db, room_id):
 
 
 def _delta():
-    delta = request.form.get("delta", type=int)
-    if delta not in (1, -1):
+    delta = {"1": 1, "-1": -1}.get(request.form.get("delta"))
+    if delta is None:
         abort(400)
     return delta
 
@@ -147,7 +148,7 @@ def scan(room_id):
     db = get_db()
     _room_or_404(db, room_id)
     form = request.form
-    attendee_id = form.get("attendee_id", type=int)
+    attendee_id = id_field(form, "attendee_id")
     result = checkin.scan(
         None,  # a host at the door, without a station
         room_id=room_id,

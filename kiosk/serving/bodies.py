@@ -162,7 +162,7 @@ def stated_length(environ):
     """The request body's length as its Content-Length header states it, or None when it
     states none (a chunked body) or an odd one."""
     length = environ.get("CONTENT_LENGTH") or ""
-    return int(length) if length.isdigit() else None
+    return int(length) if length.isascii() and length.isdigit() else None
 
 
 def refusal(status, message):

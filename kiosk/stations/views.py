@@ -8,6 +8,7 @@ from kiosk.data import accounts as data
 from kiosk.data import rooms as rooms_data
 from kiosk.db import get_db
 from kiosk.stations.links import pairing_url, qr_svg
+from kiosk.web.ids import id_field
 from kiosk.web.rendering import render
 
 bp = Blueprint("stations", __name__)
@@ -36,7 +37,7 @@ def create():
             db,
             form.get("name", ""),
             mode=form.get("mode", "entrance"),
-            room_id=int(form["room_id"]) if form.get("room_id", "").isdigit() else None,
+            room_id=id_field(form, "room_id"),
             staffed=form.get("staffed") == "1",
             print_on_arrival=form.get("print_on_arrival") == "1",
             language=form.get("language") if form.get("language") in current_app.config["LANGUAGES"] else None,
@@ -77,7 +78,7 @@ def update(station_id):
             station_id,
             name=form.get("name", ""),
             language=form.get("language") if form.get("language") in current_app.config["LANGUAGES"] else None,
-            room_id=int(form["room_id"]) if form.get("room_id", "").isdigit() else None,
+            room_id=id_field(form, "room_id"),
             exit_scan=form.get("exit_scan") == "1",
             actor=actor_name(),
         )

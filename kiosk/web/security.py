@@ -1,10 +1,9 @@
-"""Security headers, Secure cookies, safe redirects and bounded row ids for every response."""
+"""Security headers, Secure cookies, safe redirects and row ids in one spelling for every response."""
 
 from urllib.parse import urlsplit
 
 from flask import request, request_finished
-from werkzeug.routing import IntegerConverter
-
+from kiosk.web.ids import RowIdConverter
 from kiosk.web.rendering import json_response
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -25,17 +24,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-class RowIdConverter(IntegerConverter):
-    """<int:...> that matches only what fits an SQLite integer: a larger id is a 404, not a 500."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(url_map, *args, **kwargs)
-
-
 def init_app(app):
-    """Bounded row ids, security headers and Secure cookies for every response."""
-    # Before any blueprint adds its rules, so every <int:...> in the app is bounded.
+    """Row ids in one spelling, security headers and Secure cookies for every response."""
+    # Before any blueprint adds its rules, so every <int:...> in the app is a row id (kiosk.web.ids).
     app.url_map.converters["int"] = RowIdConverter
     app.register_error_handler(OverflowError, number_too_large)
     app.after_request(add_security_headers)
