@@ -246,3 +246,17 @@ def m0007_create_login_sessions(db):
         CREATE INDEX login_sessions_user ON login_sessions(user_id);
         """
     )
+
+
+@migrations()
+def m0009_scan_reasons_and_attendee_list_indexes(db):
+    # Staff who let in a cancelled registration say why; the reason stays with the scan.
+    # The attendee list filters by organisation and sorts by organisation or name: with the
+    # organisation index extended by the name order, an organisation's page is read in order.
+    db.executescript(
+        """
+        ALTER TABLE scans ADD COLUMN reason TEXT;
+        DROP INDEX attendees_organisation;
+        CREATE INDEX attendees_organisation ON attendees(organisation, last_name, first_name, id);
+        """
+    )
