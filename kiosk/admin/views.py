@@ -78,7 +78,7 @@ def attendees():
         total=attendees_data.count(db),
         badge_status=printing.badge_status_map(db, [row["id"] for row in rows]),
         organisations=people_data.organisations(db),
-        sessions=people_data.sessions_for_choice(db),
+        sessions=people_data.session_options(db),
         rooms=rooms_data.list_rooms(db),
     )
 
