@@ -5,6 +5,8 @@ history shows who; an organiser builds a room, a block and a session in the page
 import pytest
 
 from kiosk.data import accounts
+from kiosk.data import people as people_data
+from kiosk.data.rooms import places_of
 from kiosk.db import connect
 from tests.conftest import ORGANISER, page_login
 
@@ -122,3 +124,31 @@ def test_program_built_in_the_pages_shows_where_sessions_show(browser, live_serv
     assert db.execute("SELECT has_exit_scan, capacity FROM rooms WHERE name = 'Glazen Zaal'").fetchone() == (1, 40)
     db.close()
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+
+
+def test_the_desk_adds_a_walk_in_prints_the_badge_and_the_entrance_welcomes_them(browser, live_server):
+    db = connect(live_server.database_path)
+    free = [s for s in people_data.sessions_for_choice(db) if s["kind"] == "session"
+            and (places_of(s) is None or places_of(s) > s["registered"])]
+    block_name, session_title = free[0]["block_name"], free[0]["title"]
+    db.close()
+    _, desk_secret = _station(live_server.database_path, "Walk-in desk", staffed=True)
+    _, entrance_secret = _station(live_server.database_path, "Entrance B")
+    desk = _paired(browser, live_server.url, desk_secret)
+    desk.click("a:has-text('Add a walk-in')")
+    desk.fill("input[name=first_name]", "Wouter")
+    desk.fill("input[name=last_name]", "Binnenloper")
+    desk.fill("input[name=organisation]", "Waterschap Nergens")
+    select = desk.locator("label", has_text=block_name).locator("select")
+    select.select_option(label=select.locator("option", has_text=session_title).first.inner_text().strip())
+    desk.click("button:has-text('Add walk-in')")
+    desk.wait_for_selector("h1:has-text('Wouter Binnenloper is added')")
+    short = desk.inner_text("strong.code").strip()
+    desk.click("button:has-text('Print badge')")
+    desk.wait_for_selector("body.print-view")
+    assert short in desk.content()
+
+    entrance = _paired(browser, live_server.url, entrance_secret)
+    answer = _scan(entrance, short, "checked_in")
+    assert "Welcome, Wouter Binnenloper" in answer and session_title in answer
+    assert entrance.locator("#scan-result.tone-ok").count() == 1
