@@ -8,7 +8,6 @@ from kiosk.data import people as people_data
 from kiosk.data import printing
 from kiosk.data import rooms as rooms_data
 from kiosk.data.event import get_event
-from kiosk.data.badges import current_badge
 from kiosk.db import get_db
 from kiosk.program.views import program_page
 from kiosk.web.rendering import render
@@ -97,7 +96,6 @@ def attendee(attendee_id):
         program=attendees_data.personal_program(db, attendee_id),
         history=attendees_data.scan_history(db, attendee_id),
         badge_status=printing.badge_status(db, attendee_id),
-        has_badge=current_badge(db, attendee_id) is not None,
     )
 
 

@@ -12,7 +12,7 @@ from kiosk.web.rendering import render
 
 bp = Blueprint("program", __name__, url_prefix="/admin/program")
 
-# table -> (template of its edit page, the name of its id in the page's context)
+# The edit page of each table's rows.
 EDIT_PAGES = {"rooms": "program/room.html", "blocks": "program/block.html", "sessions": "program/session.html"}
 
 
@@ -28,6 +28,7 @@ def program_page(*, problems=(), form=None, adding=None, status=200):
 
 
 def _edit_page(table, row, *, problems=(), form=None, status=200):
+    """The edit page of ROW of TABLE, showing FORM (default: the row as saved) and any PROBLEMS."""
     db = get_db()
     return render(EDIT_PAGES[table], item=row, form=form or row, problems=list(problems), kinds=service.KINDS,
                   blocks=rooms_data.list_blocks(db), room_choices=rooms_data.list_rooms(db), status=status)
