@@ -24,6 +24,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import loadgen  # noqa: E402
 from bench_import import fresh_db, rows, write_xlsx  # noqa: E402
 
+from kiosk import create_app  # noqa: E402
 from kiosk.imports import importer  # noqa: E402
 from kiosk.data import accounts  # noqa: E402
 from kiosk.data import tokens as api_tokens  # noqa: E402
@@ -138,6 +140,29 @@ def bench_search(table, db, size):
         timings.append(timed(lambda: attendees_data.search(db, query), size["search_reps"]))
     table.add(f"attendee search at {size['attendees']:,} attendees (median)", statistics.median(timings) * 1000, "ms", 20)
     table.add(f"attendee search at {size['attendees']:,} attendees (slowest query)", max(timings) * 1000, "ms", 20)
+
+
+def bench_attendee_list(table, tmp, db, size):
+    """The organiser's attendee list page with two filters (the largest organisation, and who has or has
+    not arrived), served by the app through a test client: query, count and rendering together."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    if not db.execute("SELECT 1 FROM users WHERE email = 'bench-organiser@example.org'").fetchone():
+        accounts.add_user(db, "bench-organiser@example.org", "bench organiser password", "organiser")
+    app = create_app({"DATABASE": path, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "TESTING": True,
+                      "PUBLIC_URL": "http://kiosk.bench"})
+    client = app.test_client()
+    client.post("/login", data={"email": "bench-organiser@example.org", "password": "bench organiser password"})
+    organisation = db.execute(
+        "SELECT organisation FROM attendees GROUP BY organisation ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    timings = []
+    for status, sort in (("not_arrived", "name"), ("arrived", "arrival"), ("cancelled", "organisation")):
+        url = "/admin/attendees?" + urlencode({"organisation": organisation, "status": status, "sort": sort})
+        assert client.get(url).status_code == 200  # warm the page cache and the templates
+        timings.append(timed(lambda: client.get(url, headers={"HX-Request": "true"}), size["search_reps"]))
+    table.add(f"attendee list with two filters at {size['attendees']:,} attendees (median)",
+              statistics.median(timings) * 1000, "ms", 50)
+    table.add(f"attendee list with two filters at {size['attendees']:,} attendees (slowest)", max(timings) * 1000, "ms", 50)
 
 
 def free_port():
@@ -426,6 +451,7 @@ def main(argv=None):
         tmp = Path(tmp)
         db = bench_import(table, tmp, size)
         bench_search(table, db, size)
+        bench_attendee_list(table, tmp, db, size)
         bench_server(table, tmp, db, size)
         bench_occupancy(table, db, size)
         db.close()

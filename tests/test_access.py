@@ -99,6 +99,29 @@ EXPECTED = {
     "organiser_api.create_attendee": frozenset(),
     "organiser_api.attendee": frozenset(),
     "organiser_api.update_attendee": frozenset(),
+    "people.new": ORGANISERS,
+    "people.add": ORGANISERS,
+    "people.edit": ORGANISERS,
+    "people.save": ORGANISERS,
+    "people.sessions": ORGANISERS,
+    "people.status": ORGANISERS,
+    "people.scan": ORGANISERS,
+    "program.add_room": ORGANISERS,
+    "program.room": ORGANISERS,
+    "program.save_room": ORGANISERS,
+    "program.remove_room": ORGANISERS,
+    "program.add_block": ORGANISERS,
+    "program.block": ORGANISERS,
+    "program.save_block": ORGANISERS,
+    "program.remove_block": ORGANISERS,
+    "program.add_session": ORGANISERS,
+    "program.session": ORGANISERS,
+    "program.save_session": ORGANISERS,
+    "program.remove_session": ORGANISERS,
+    "checkin.walk_in": frozenset({DESK}),  # the staffed desk adds walk-ins; self-service screens never
+    "checkin.walk_in_post": frozenset({DESK}),
+    "checkin.walk_in_added": frozenset({DESK}),  # and only with the signed link of its own walk-in (404 otherwise)
+    "checkin.walk_in_badge": frozenset({DESK}),
 }
 
 
@@ -127,6 +150,7 @@ def world(demo_app, demo_db):
         "scan_id": desk_scan,
         "room_id": door_room,
         "session_id": demo_db.execute("SELECT min(id) FROM sessions").fetchone()[0],
+        "block_id": demo_db.execute("SELECT min(id) FROM blocks").fetchone()[0],
         "secret": "not-a-pairing-secret",
         "user_id": demo_db.execute("SELECT id FROM users WHERE email = ?", [HOST[0]]).fetchone()[0],
         "token_id": 1,

@@ -355,7 +355,7 @@ def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
         for rule in app.url_map.iter_rules():
             if "GET" in rule.methods and rule.endpoint != "static":
                 values = {"attendee_id": ids[0], "room_id": door_room, "session_id": 1, "kind": "attendees", "station_id": 1,
-                          "secret": "x", "scan_id": 1}
+                          "secret": "x", "scan_id": 1, "block_id": 1}
                 start.append(url_for(rule.endpoint, **{name: values[name] for name in rule.arguments}))
     visitors = [(organiser, {}), (host, {})] + [(app.test_client(), {"Authorization": f"Bearer {t}"}) for t in stations]
     extra = ["/kiosk/search?q=evil", "/admin/attendees?q=evil", "/login"]
@@ -427,6 +427,25 @@ AUDITED = {
     "staff.enable": ("audit_log", lambda w: (f"/admin/staff/{w['host']}/enable", {})),
     "staff.add_api_token": ("audit_log", lambda w: ("/admin/tokens", {"name": "Audit token"})),
     "staff.revoke_api_token": ("audit_log", lambda w: ("/admin/tokens/1/revoke", {})),
+    "people.scan": ("scans", lambda w: ("/admin/attendees/1/scan", {"direction": "in", "reason": "audit test"})),
+    "people.add": ("audit_log", lambda w: ("/admin/attendees/new", {"first_name": "Audit", "last_name": "Nieuw",
+                                                                    "confirm_duplicate": "1"})),
+    "people.save": ("audit_log", lambda w: ("/admin/attendees/1/edit", {"first_name": "Audit", "last_name": "Bewerkt"})),
+    "people.sessions": ("audit_log", lambda w: ("/admin/attendees/1/sessions", {})),
+    "people.status": ("audit_log", lambda w: ("/admin/attendees/1/status", {"status": "cancelled"})),
+    "program.add_room": ("audit_log", lambda w: ("/admin/program/rooms", {"name": "Audit zaal", "capacity": "5"})),
+    "program.save_room": ("audit_log", lambda w: (f"/admin/program/rooms/{w['spare_room']}", {"name": "Reserve", "capacity": "9"})),
+    "program.remove_room": ("audit_log", lambda w: (f"/admin/program/rooms/{w['spare_room']}/remove", {})),
+    "program.add_block": ("audit_log", lambda w: ("/admin/program/blocks", {"name": "Audit blok", "starts_at": "20:00",
+                                                                             "ends_at": "21:00"})),
+    "program.save_session": ("audit_log", lambda w: (f"/admin/program/sessions/{w['spare_session']}",
+                                                     {"title": "Reserve sessie", "block_id": w["spare_block"], "kind": "walk"})),
+    "program.remove_session": ("audit_log", lambda w: (f"/admin/program/sessions/{w['spare_session']}/remove", {})),
+    "program.save_block": ("audit_log", lambda w: (f"/admin/program/blocks/{w['spare_block']}",
+                                                   {"name": "Reserve blok", "starts_at": "21:00", "ends_at": "22:30"})),
+    "program.remove_block": ("audit_log", lambda w: (f"/admin/program/blocks/{w['spare_block']}/remove", {})),
+    "program.add_session": ("audit_log", lambda w: ("/admin/program/sessions", {"title": "Audit sessie",
+                                                                                "block_id": w["block"], "kind": "walk"})),
 }
 # POST routes that change no event data (or belong to no organiser).
 NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "imports.preview", "stations.pair_post",
@@ -435,7 +454,9 @@ NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "
             # (tests/test_setup.py, tests/test_staff.py).
             "setup.claim", "staff.password_post",
             # An API token's writes are audited as "token:NAME (who made it)" (tests/test_organiser_api.py).
-            "organiser_api.create_attendee"}
+            "organiser_api.create_attendee",
+            # The staffed desk's walk-ins: audited with the station as the actor (tests/test_people.py).
+            "checkin.walk_in_post", "checkin.walk_in_badge"}
 
 
 def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
@@ -463,7 +484,12 @@ def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
         "import": dict(import_form, kind="attendees"),
         "host": demo_db.execute("SELECT id FROM users WHERE email = ?", [HOST[0]]).fetchone()[0],
         "png": _png(),
+        "block": demo_db.execute("SELECT min(id) FROM blocks").fetchone()[0],
+        "spare_room": demo_db["rooms"].insert({"name": "Reserve", "capacity": 3}).last_pk,
+        "spare_block": demo_db["blocks"].insert({"name": "Reserve blok", "starts_at": "21:00", "ends_at": "22:00"}).last_pk,
     }
+    world["spare_session"] = demo_db["sessions"].insert({"block_id": world["spare_block"], "title": "Reserve sessie",
+                                                         "kind": "walk"}).last_pk
     missing = []
     for endpoint, (trail, request) in AUDITED.items():
         url, data = request(world)

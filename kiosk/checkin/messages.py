@@ -11,11 +11,12 @@ def with_message(result, station):
     """RESULT (a checkin.service.Result) with the sentence a person reads, in STATION's language
     (the request's when STATION is None: a host at a room door)."""
     translations = translations_for(station_language(station)) if station is not None else None
-    return result.said(describe(result, translations))
+    return result.said(describe(result, translations, staffed=bool(station and station.get("staffed"))))
 
 
-def describe(result, translations=None):
-    """The sentence a person reads for RESULT, from TRANSLATIONS (default: the request's language)."""
+def describe(result, translations=None, *, staffed=False):
+    """The sentence a person reads for RESULT, from TRANSLATIONS (default: the request's language);
+    STAFFED: read at the staffed desk, which is the registration desk and is not sent to itself."""
     catalogue = translations if translations is not None else get_translations()
 
     def _(text, **variables):  # as flask_babel.gettext, from this catalogue
@@ -53,6 +54,8 @@ def describe(result, translations=None):
                 room=room, session=alternative["session"], other=alternative["room"],
             )
         return _("%(room)s is full.", room=room)
+    if outcome == Outcome.CANCELLED and staffed:
+        return _("This registration was cancelled.")
     return _fixed_sentence(outcome, name, _)
 
 

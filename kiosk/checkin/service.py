@@ -48,25 +48,27 @@ class Result:
 
 
 def scan(station, *, room_id=None, code=None, attendee_id=None, direction="in", client_scan_id=None, override=False,
-         by=None, client=None):
+         admit_cancelled=False, reason=None, by=None, client=None):
     """Record one scan and return its Result with the message in the station's language (see record)."""
     result = record(station, room_id=room_id, code=code, attendee_id=attendee_id, direction=direction,
-                    client_scan_id=client_scan_id, override=override, by=by, client=client)
+                    client_scan_id=client_scan_id, override=override, admit_cancelled=admit_cancelled, reason=reason,
+                    by=by, client=client)
     return with_message(result, station)
 
 
 def record(station, *, room_id=None, code=None, attendee_id=None, direction="in", client_scan_id=None, override=False,
-           by=None, client=None):
+           admit_cancelled=False, reason=None, by=None, client=None):
     """Record one scan of CODE (or of ATTENDEE_ID, picked by staff) and return its Result without a message.
 
     At STATION (a dict: id, mode, room_id, ...), or, when STATION is None, at the door of ROOM_ID
-    by a host without a station. BY is the signed-in user's id. A station's unknown codes count
+    by a host without a station; with neither, at the entrance by a user from the attendee's page.
+    ADMIT_CANCELLED lets staff in a cancelled registration, for REASON. BY is the signed-in user's id. A station's unknown codes count
     towards its guess limit (and CLIENT's, the device's address; by default the request's):
     raises TooManyAttempts when the limit refuses.
     """
     db = get_db()
     arguments = dict(code=code, attendee_id=attendee_id, direction=direction, client_scan_id=client_scan_id,
-                     user_id=by, override=override)
+                     user_id=by, override=override, admit_cancelled=admit_cancelled, reason=reason)
     if station is None:
         return Result.from_answer(scans_data.record_scan(db, room_id=room_id, **arguments))
     limit = current_app.config["SCAN_GUESS_LIMIT"]

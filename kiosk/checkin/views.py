@@ -2,7 +2,8 @@
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, abort, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from kiosk.accounts.access import actor_name, allow, current_roles, signed_in_user_id, station_required
 from kiosk.badges.views import DESK_LAYOUT, print_page
@@ -16,6 +17,7 @@ from kiosk.data.rooms import room_live
 from kiosk.db import get_db
 from kiosk.outcomes import Outcome
 from kiosk.web.ids import id_field
+from kiosk.people import service as people
 from kiosk.web.rendering import render, wants_fragment
 from kiosk.web.security import safe_next_url
 
@@ -88,6 +90,9 @@ def scan():
     if attendee_id is not None and not station["staffed"]:
         abort(403)  # self-service screens never pick people from a list
     override = form.get("override") == "1" and station["mode"] == "room"
+    # The staffed desk may let in a cancelled registration, saying why (the scan keeps the reason).
+    reason = " ".join(form.get("reason", "").split())[:500] if station["staffed"] else ""
+    admit_cancelled = form.get("admit_cancelled") == "1" and bool(reason) and attendee_id is not None
     refused = id_field(form, "override_scan")
     if refused is not None:
         # "Let in anyway" names the door's own recent 'full' answer, never a person.
@@ -102,6 +107,8 @@ def scan():
             direction=direction,
             client_scan_id=(form.get("scan_id") or None) and form.get("scan_id")[:64],
             override=override,
+            admit_cancelled=admit_cancelled,
+            reason=reason or None,
             by=signed_in_user_id(),
         )
     except TooManyAttempts:
@@ -125,6 +132,8 @@ def search():
     typed = find_badge(get_db(), query) if query.strip() else None
     if typed and not typed["replaced_at"] and all(person["id"] != typed["attendee_id"] for person in results):
         results.insert(0, attendees_data.get(get_db(), typed["attendee_id"]))
+    # What tells two namesakes apart, without showing the desk anyone's whole address.
+    results = [dict(person, masked_email=people.mask_email(person["email"])) for person in results]
     return render("checkin/kiosk.html", "checkin/_search_results.html", query=query, results=results,
                   **kiosk_context(station))
 
@@ -158,10 +167,11 @@ def _refused_attendee(station, scan_id):
 
 
 def _printable_scan(station, scan_id):
-    """SCAN_ID when it is a recent check-in at STATION (a station prints only its own arrivals), else 404."""
+    """SCAN_ID when it is a recent check-in at STATION (a station prints only its own arrivals, and only
+    when it prints on arrival or is a staffed desk), else 404."""
     row = service.get_scan(scan_id)
     if (row is None or row["station_id"] != station["id"] or row["kind"] != "scan"
-            or row["outcome"] != Outcome.CHECKED_IN or not station.get("print_on_arrival")):
+            or row["outcome"] != Outcome.CHECKED_IN or not (station.get("print_on_arrival") or station["staffed"])):
         abort(404)
     created = datetime.fromisoformat(row["created_at"])
     if datetime.now(timezone.utc) - created > PRINT_WINDOW:
@@ -193,3 +203,75 @@ def badge_printed(scan_id):
     if chosen:
         printing.record_prints(get_db(), [chosen[0]["badge_id"]], layout=DESK_LAYOUT, printed_by=actor_name())
     return "", 204
+
+
+def _walk_in_signer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="walk-in-badge")
+
+
+def _walk_in(token):
+    """The attendee id a desk's walk-in TOKEN names, when this desk added them in the last PRINT_WINDOW; else 404."""
+    try:
+        station_id, attendee_id = _walk_in_signer().loads(token or "", max_age=PRINT_WINDOW.total_seconds())
+    except (BadSignature, ValueError, TypeError):
+        abort(404)
+    if station_id != g.station["id"]:
+        abort(404)
+    return attendee_id
+
+
+def _staffed_desk():
+    """The request's station, when it is a staffed desk; else 403."""
+    if not g.station["staffed"]:
+        abort(403)
+    return g.station
+
+
+@bp.get("/kiosk/walk-in")
+@station_required
+def walk_in():
+    """The staffed desk's form to add a walk-in: name, e-mail, organisation, role, sessions."""
+    station = _staffed_desk()
+    return render("checkin/walk_in.html", station=station, problems=[], duplicates=[], **people.form_context(get_db()))
+
+
+@bp.post("/kiosk/walk-in")
+@station_required
+def walk_in_post():
+    """Add a walk-in at the desk (a possible duplicate is shown first), then offer their badge to print."""
+    station = _staffed_desk()
+    form = request.form
+    checked = people.check_details(form)
+    duplicates = [] if checked.problems or form.get("confirm_duplicate") == "1" else people.duplicates(checked.values)
+    if not checked.problems and not duplicates:
+        attendee_id, checked = people.add(form, actor=actor_name())  # the desk cannot overfill a session
+        if attendee_id is not None:
+            token = _walk_in_signer().dumps([station["id"], attendee_id])
+            return redirect(url_for("checkin.walk_in_added", t=token), code=303)
+    return render("checkin/walk_in.html", station=station, problems=checked.problems, duplicates=duplicates,
+                  status=422, **people.form_context(get_db(), form))
+
+
+@bp.get("/kiosk/walk-in/added")
+@station_required
+def walk_in_added():
+    """The walk-in just added at this desk: print their badge, check them in, or back to the desk."""
+    station = _staffed_desk()
+    attendee_id = _walk_in(request.args.get("t"))
+    db = get_db()
+    return render("checkin/walk_in_added.html", station=station, attendee=attendees_data.get(db, attendee_id),
+                  program=attendees_data.personal_program(db, attendee_id), token=request.args.get("t"),
+                  badge=printing.badge_status(db, attendee_id))
+
+
+@bp.post("/kiosk/walk-in/badge")
+@station_required
+def walk_in_badge():
+    """Print the label badge of the walk-in this desk just added: logged as printed, then the print view."""
+    _staffed_desk()
+    db = get_db()
+    chosen = printing.select_badges(db, attendee_ids=[_walk_in(request.form.get("t"))])
+    if not chosen:
+        abort(404)
+    printing.record_prints(db, [chosen[0]["badge_id"]], layout=DESK_LAYOUT, printed_by=actor_name())
+    return print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT}, logged=True)

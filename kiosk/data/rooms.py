@@ -181,9 +181,11 @@ def room_version(db, room_id, now=None):
 def _version(db, room_id, due, sessions, alternative):
     """room_version from SESSIONS() -> (current, next) and ALTERNATIVE(), called only when needed,
     so room_live can hand over what it has read already; a room in DUE counts as empty."""
+    # The newest audit line stands for the organiser's latest change (a session renamed or moved,
+    # a room's name or exit scanning): every change on the program pages writes one.
     row = db.execute(
         """SELECT coalesce(occupancy.inside, 0), coalesce(occupancy.anonymous, 0), rooms.capacity,
-                  (SELECT max(id) FROM scans WHERE scans.room_id = rooms.id)
+                  (SELECT max(id) FROM scans WHERE scans.room_id = rooms.id), (SELECT max(id) FROM audit_log)
            FROM rooms LEFT JOIN occupancy ON occupancy.room_id = rooms.id WHERE rooms.id = ?""",
         [room_id],
     ).fetchone()
@@ -206,10 +208,11 @@ def wall_version(db, now=None):
     """A short string that changes whenever anything on the organiser wall changes."""
     event = get_event(db)
     clock, _on_day = event_clock(event, now)
-    newest = db.execute("SELECT max(id) FROM scans").fetchone()[0]
+    newest, changed = db.execute("SELECT (SELECT max(id) FROM scans), (SELECT max(id) FROM audit_log)").fetchone()
     # Sessions (and the rooms the schedule empties) change at block edges only; the minute is a
-    # cheap stand-in for that.
-    return f"{newest or 0}-{clock}"
+    # cheap stand-in for that. An organiser's change (a capacity, a session moved) writes an
+    # audit line, so the wall shows it at the next poll.
+    return f"{newest or 0}-{changed or 0}-{clock}"
 
 
 def latest_in(db, room_id, limit=LATEST_IN):

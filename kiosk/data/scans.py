@@ -24,11 +24,13 @@ from kiosk.outcomes import Outcome
 
 
 def record_scan(db, *, station=None, room_id=None, code=None, attendee_id=None, direction="in", client_scan_id=None,
-                user_id=None, override=False, now=None):
-    """Check a badge in (or out) at STATION, or at the door of ROOM_ID by a user without a station;
-    returns the answer as a dict with an Outcome.
+                user_id=None, override=False, admit_cancelled=False, reason=None, now=None):
+    """Check a badge in (or out) at STATION, or at the door of ROOM_ID by a user without a station
+    (and with neither: at the entrance, by a user from the attendee's page); returns the answer as
+    a dict with an Outcome.
 
     STATION is a dict with id, mode and room_id. Staff may pass ATTENDEE_ID instead of a CODE.
+    ADMIT_CANCELLED lets staff let in a cancelled registration; REASON, kept with the scan, says why.
     A retry with the same CLIENT_SCAN_ID from the same station returns the first answer.
     """
     created_at = _stamp(now)
@@ -51,7 +53,7 @@ def record_scan(db, *, station=None, room_id=None, code=None, attendee_id=None, 
             badge = find_badge(db, code)
             scanned = (code or "")[:64] if isinstance(code, str) else None
         presence = get_presence(db, badge["attendee_id"]) if badge is not None else None
-        decided = _decide(db, badge, presence, direction, room_id, override, now)
+        decided = _decide(db, badge, presence, direction, room_id, override, now, admit_cancelled)
         result = {
             "outcome": decided.pop("outcome"), "attendee": _attendee(badge), "direction": direction,
             "warning": decided.pop("warning", None), "room": None, **decided,
@@ -59,7 +61,7 @@ def record_scan(db, *, station=None, room_id=None, code=None, attendee_id=None, 
         scan = {"kind": "scan", "direction": direction, "code": scanned, "attendee_id": badge and badge["attendee_id"],
                 "room_id": room_id, "station_id": station_id, "user_id": user_id, "outcome": result["outcome"],
                 "warning": result["warning"], "override": int(bool(result.get("override"))),
-                "client_scan_id": client_scan_id, "created_at": created_at}
+                "client_scan_id": client_scan_id, "created_at": created_at, "reason": (reason or None) and reason[:500]}
         scan["id"] = _insert(db, scan)
         apply_scan(db, scan, presence)
         result["scan_id"], result["scanned_at"] = scan["id"], created_at
@@ -81,17 +83,22 @@ def _attendee(badge):
     return {"id": badge["attendee_id"], "name": badge["name"], "organisation": badge["organisation"], "role": badge["role"]}
 
 
-def _decide(db, badge, presence, direction, room_id, override, now):
+def _decide(db, badge, presence, direction, room_id, override, now, admit_cancelled=False):
     """The outcome of a scan of BADGE (and what the answer says beside it), from the state before it."""
     if badge is None:
         return {"outcome": Outcome.UNKNOWN}
     if badge["replaced_at"]:
         return {"outcome": Outcome.REPLACED}
-    if badge["status"] == "cancelled":
+    admitted = badge["status"] == "cancelled" and admit_cancelled and direction == "in"
+    if badge["status"] == "cancelled" and not admitted and direction == "in":
         return {"outcome": Outcome.CANCELLED}
     if room_id is None:
-        return _at_entrance(presence, direction)
-    return _at_room_door(db, badge["attendee_id"], presence, direction, room_id, override, now)
+        decided = _at_entrance(presence, direction)
+    else:
+        decided = _at_room_door(db, badge["attendee_id"], presence, direction, room_id, override, now)
+    if admitted and decided["outcome"] == Outcome.CHECKED_IN:
+        decided["override"] = True
+    return decided
 
 
 def _attendee_as_badge(db, attendee_id):

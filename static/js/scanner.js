@@ -102,6 +102,11 @@ function start(root) {
   function showIdle() {
     clearTimeout(clearTimer);
     const shown = document.getElementById("scan-result");
+    // Staff typing in the answer (the reason to let in a cancelled registration) keep it open.
+    if (shown && shown.contains(document.activeElement) && document.activeElement.matches("input, textarea")) {
+      clearTimer = setTimeout(showIdle, resultMs);
+      return;
+    }
     if (shown && shown.dataset.outcome !== "idle") showTemplate("idle-result");
     if (staffed && (document.activeElement === document.body || !document.activeElement)) codeInput.focus();
   }

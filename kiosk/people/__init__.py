@@ -1,0 +1,1 @@
+"""People: attendees added, edited, cancelled and checked in by hand."""

@@ -1,0 +1,1 @@
+"""The program: rooms, time blocks and sessions, edited in the browser."""
