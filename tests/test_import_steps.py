@@ -95,7 +95,7 @@ def test_an_import_checked_while_the_attendees_changed_writes_nothing(demo_app, 
 
     monkeypatch.setattr(importer, "write_in_steps", someone_adds_an_attendee_first)
     before = demo_db.execute("SELECT count(*) FROM attendees").fetchone()[0]
-    with demo_app.test_request_context():
+    with demo_app.test_request_context(headers={"Accept-Language": "en"}):
         with pytest.raises(importer.ImportRejected) as rejected:
             importer.import_attendees(db, attendee_file(10), filename="deelnemers.csv")
     assert rejected.value.problems == [

@@ -191,8 +191,7 @@ class _RowChecks:
 
 
 
-# One pass over every row that must stay in step: matching, counting, previewing and planning the writes.
-def _plan(db, rows, fields, block_columns, dry_run):  # noqa: C901 - longer than 60 lines, see above
+def _plan(db, rows, fields, block_columns, dry_run):
     """Match ROWS to the attendees they update, count and preview every change; the report and the plan."""
     plan = {"fingerprint": steps.fingerprint(db), "new": [], "updated": [], "old": [],
             "choices_removed": [], "choices_added": [], "badges": []}

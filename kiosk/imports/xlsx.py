@@ -3,8 +3,8 @@
 A workbook is a zip of XML parts. Nothing here holds a whole part in memory: each part is
 decompressed in chunks and fed to expat, whose callbacks (kiosk.imports.sheet) keep only the
 cell being read, so a file padded with whitespace, a value far to the right or a zip bomb is
-refused before it costs memory. The limits keep what an accepted workbook costs the server,
-rows and checks included, under 200 MB (tests/test_import_limits.py).
+refused before it costs memory (tests/test_import_limits.py). What an accepted workbook costs
+is its rows, which the import then checks like a CSV file's (kiosk.imports.sheet.MAX_ROWS).
 """
 
 import io
