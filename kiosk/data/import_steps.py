@@ -78,8 +78,6 @@ def badge_records(db, attendee_ids, now):
         codes.add(code)
         shorts.add(short)
         records.append((attendee_id, code, short, now))
-    # In code order, the two unique indexes (the short code is the code's start) grow at one end.
-    records.sort(key=lambda record: record[1])
     return records
 
 
@@ -184,14 +182,15 @@ def _run(db, steps, check=None):
 
 def _undo(db, plan):
     """Put back what write_in_steps wrote before it failed; each undo statement is harmless if its step never ran."""
-    new_ids = [(row[0],) for row in plan["new"]]
+    # A new attendee is deleted only as this import made it (its id and creation time): another
+    # writer may have taken an id this import had planned for itself.
+    new_keys = [(row[0], row[-2]) for row in plan["new"]]
     badge_keys = [(code,) for _attendee, code, _short, _at in plan["badges"]]
     steps = [
         ("DELETE FROM badges WHERE code = ?", badge_keys),
         (DELETE_CHOICE, [row[:2] for row in plan["choices_added"]]),
         (INSERT_CHOICE, plan["choices_removed"]),
-        ("DELETE FROM choices WHERE attendee_id = ?", new_ids),
-        ("DELETE FROM attendees WHERE id = ?", new_ids),
+        ("DELETE FROM attendees WHERE id = ? AND created_at = ?", new_keys),
         (CLEAR_REGISTRATION, [(row[0],) for row in plan["old"]]),
         (UPDATE_ATTENDEE, [row[1:] + row[:1] for row in plan["old"]]),
     ]
