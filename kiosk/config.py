@@ -55,6 +55,8 @@ SETTINGS = (
             "connection closed."),
     Setting("BODIES_PER_CLIENT", 3, "kiosk serve: request bodies one client address may be sending at once, "
             "per worker; past it the answer is 429."),
+    Setting("WRITER_WAIT_SECONDS", 10.0, "How long a write waits for another writer before it answers "
+            "\"busy, try again\" (503) instead of hanging."),
     Setting("SESSION_COOKIE_HTTPONLY", True, "Flask's: scripts cannot read the session cookie."),
     Setting("SESSION_COOKIE_SAMESITE", "Lax", "Flask's: the session cookie stays on this site."),
     Setting("REMEMBER_COOKIE_SAMESITE", "Lax", "Flask-Login's: the remember cookie stays on this site."),

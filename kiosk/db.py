@@ -5,6 +5,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -18,15 +19,31 @@ from kiosk.migrations import migrate, migrations  # noqa: F401
 # that process opens; see writers_checkpoint_at.
 _writers_checkpoint_pages = {}
 
+# How long a writer waits for the write lock before it gives up with WriterBusy (setting
+# WRITER_WAIT_SECONDS, environment KIOSK_WRITER_WAIT_SECONDS): a door that cannot write
+# says so instead of hanging.
+WRITER_WAIT_SECONDS = 10.0
 
-def connect(path):
-    """Open a sqlite-utils Database on PATH with the settings every connection needs."""
+
+class WriterBusy(Exception):
+    """Another writer held the database past this writer's deadline; nothing was written.
+
+    Views that write must answer it as "busy, try again" (HTTP 503), never as a 500.
+    """
+
+
+def connect(path, writer_wait=WRITER_WAIT_SECONDS):
+    """Open a sqlite-utils Database on PATH with the settings every connection needs.
+
+    WRITER_WAIT: seconds a write transaction waits for the write lock before WriterBusy.
+    """
     # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE where a
     # read-then-write must hold), so the driver must not open implicit ones.
-    conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(str(path), timeout=writer_wait, isolation_level=None, check_same_thread=False)
     db = Database(conn, execute_plugins=False)
     db.write_lock_path = None if str(path) == ":memory:" else f"{path}-writelock"
-    db.execute("PRAGMA busy_timeout = 10000")
+    db.writer_wait = writer_wait
+    db.execute(f"PRAGMA busy_timeout = {int(writer_wait * 1000)}")
     with db.ensure_autocommit_on():
         db.execute("PRAGMA journal_mode = WAL")
     # NORMAL in WAL mode survives an application crash (SIGKILL) without losing a
@@ -73,6 +90,7 @@ def get_db():
                 db.close()
             db = connect(path)
             _per_thread.db, _per_thread.key = db, (os.getpid(), path)
+        db.writer_wait = current_app.config["WRITER_WAIT_SECONDS"]
         g.db = db
     return db
 
@@ -87,14 +105,18 @@ def close_db(_exc=None):
 # Writers queue on these locks instead of in SQLite's busy handler, which sleeps in
 # growing steps (1, 2, 5, 10 ... 100 ms) and so turns a queue of short transactions
 # into long waits: threads of one process on a lock, server workers and command-line
-# tools on a lock file beside the database, which the kernel hands to the next waiter
-# the moment it is released.
+# tools on a lock file beside the database. Each wait has a deadline (db.writer_wait).
 _writer = threading.RLock()
 _lock_files = {}
+LOCK_POLL_SECONDS = 0.001  # between tries of another process's lock file: a lock held is seldom held long
+
+
+def _busy(db):
+    return WriterBusy(f"the database was busy with another writer for {db.writer_wait:g} s")
 
 
 @contextlib.contextmanager
-def _process_write_lock(db):
+def _process_write_lock(db, deadline):
     path = getattr(db, "write_lock_path", None)
     if path is None:
         yield
@@ -103,7 +125,15 @@ def _process_write_lock(db):
     fd = _lock_files.get(key)
     if fd is None:
         fd = _lock_files[key] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    # flock cannot wait with a timeout, so a waiter tries again every millisecond until its deadline.
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _busy(db) from None
+            time.sleep(LOCK_POLL_SECONDS)
     try:
         yield
     finally:
@@ -115,7 +145,7 @@ def immediate(db):
     """A write transaction that takes the write lock up front, so a read inside it stays true.
 
     Nested use joins the transaction already open: a scan and the rate limit it counts
-    commit together.
+    commit together. Waiting longer than db.writer_wait for the lock raises WriterBusy.
     """
     if getattr(db, "write_depth", 0):
         db.write_depth += 1
@@ -124,19 +154,36 @@ def immediate(db):
         finally:
             db.write_depth -= 1
         return
-    with _writer, _process_write_lock(db):
+    wait = getattr(db, "writer_wait", WRITER_WAIT_SECONDS)
+    deadline = time.monotonic() + wait
+    if not _writer.acquire(timeout=wait):
+        raise _busy(db)
+    try:
+        with _process_write_lock(db, deadline):
+            _begin(db)
+            db.write_depth = 1
+            try:
+                yield db
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
+            finally:
+                db.write_depth = 0
+    finally:
+        _writer.release()
+
+
+def _begin(db):
+    """BEGIN IMMEDIATE; a writer outside Kiosk's locks (the sqlite3 shell) that outlasts busy_timeout is WriterBusy."""
+    try:
         db.execute("BEGIN IMMEDIATE")
-        db.write_depth = 1
-        try:
-            yield db
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
-        finally:
-            db.write_depth = 0
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise _busy(db) from error
+        raise
 
 
 @contextlib.contextmanager

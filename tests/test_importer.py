@@ -536,3 +536,34 @@ def test_cli_prints_problems_in_english(compiled_catalogs, demo_app, tmp_path, m
         "line 3: e-mail 'jan@' is not a valid address",
         "line 3: session 'Foo' is not in block 'Middagsessies'",
     ]
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("Capaciteit", "9223372036854775808", "line 2: capacity '9223372036854775808' is more than 1000000"),
+    ("Plaatsen", "1e30", "line 2: place limit '1e30' is more than 1000000"),
+])
+def test_a_number_too_big_for_the_database_is_a_problem_in_the_preview(import_client, demo_db, column, value, message):
+    text = f"Blok;Sessie;Zaal;{column}\nMiddagsessies;Groot;Zaal Zaan;{value}\n".encode()
+    page = upload(import_client, "program", "programma.csv", text)
+    assert page.status_code == 200
+    assert message.replace("'", "&#39;") in page.text and 'name="token"' not in page.text
+
+
+def test_kept_previews_are_bounded_in_number_and_size(import_client, tmp_path, monkeypatch):
+    from kiosk.imports import views
+
+    def preview(number):
+        text = f"Naam;E-mail\nPersoon {number};p{number}@example.org\n".encode()
+        page = upload(import_client, "attendees", f"deelnemers{number}.csv", text)
+        return re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
+
+    tokens = [preview(number) for number in range(views.KEEP_PREVIEWS + 3)]
+    kept = sorted(path.name.split("-")[0] for path in (tmp_path / "uploads").iterdir())
+    assert kept == sorted(tokens[-views.KEEP_PREVIEWS:])  # the oldest went first
+    expired = import_client.post("/admin/import/commit", data={"token": tokens[0], "kind": "attendees"})
+    assert expired.status_code == 303 and "/admin/import" in expired.headers["Location"]
+
+    monkeypatch.setattr(views, "KEEP_BYTES", 200)  # room for about three of these uploads
+    preview("big")
+    sizes = [path.stat().st_size for path in (tmp_path / "uploads").iterdir()]
+    assert sum(sizes) <= 200 and len(sizes) >= 1

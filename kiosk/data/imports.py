@@ -2,10 +2,8 @@
 
 import contextlib
 
-from kiosk.data.badges import issue_badges
-from kiosk.db import immediate, indexes_rebuilt_after
+from kiosk.db import immediate
 
-BULK_ROWS = 5000  # new attendees from which the secondary indexes are rebuilt, not updated
 PROGRAM_TABLES = ("rooms", "blocks", "sessions")
 
 
@@ -63,7 +61,7 @@ def attendees(db):
     """Every attendee with the fields an import compares, oldest first."""
     return db.query(
         "SELECT id, registration_id, first_name, name_prefix, last_name, name, email, organisation, role, "
-        "status, extra FROM attendees ORDER BY id"
+        "status, extra, search_text, created_at, updated_at FROM attendees ORDER BY id"
     )
 
 
@@ -76,65 +74,6 @@ def choices(db):
 def next_attendee_id(db):
     """The id the next new attendee gets."""
     return (db.execute("SELECT max(id) FROM attendees").fetchone()[0] or 0) + 1
-
-
-def write_attendees(db, *, new, updated, choices_removed, choices_added, badged, now):
-    """Write an attendee import and give each of BADGED who has no current badge one; returns the badges issued.
-
-    NEW and UPDATED are lists of (attendee id, values), CHOICES_REMOVED (attendee id, block id)
-    and CHOICES_ADDED (attendee id, block id, session id). A big first import loads faster
-    with the secondary indexes built once at the end (benchmarks/bench_import.py).
-    """
-    with contextlib.ExitStack() as bulk:
-        if len(new) > BULK_ROWS:
-            for table in ("attendees", "choices", "badges"):
-                bulk.enter_context(indexes_rebuilt_after(db, table))
-        _insert_attendees(db, new, now)
-        _update_attendees(db, updated, now)
-        if choices_removed:
-            db.conn.executemany("DELETE FROM choices WHERE attendee_id = ? AND block_id = ?", choices_removed)
-        if choices_added:
-            db.conn.executemany(
-                "INSERT INTO choices (attendee_id, block_id, session_id) VALUES (?, ?, ?)", choices_added
-            )
-        with_badge = {r[0] for r in db.execute("SELECT DISTINCT attendee_id FROM badges WHERE replaced_at IS NULL")}
-        return issue_badges(db, [a for a in badged if a not in with_badge], now=now)
-
-
-def _insert_attendees(db, new, now):
-    """Insert NEW, (attendee id, values) pairs, in one executemany."""
-    if not new:
-        return
-    db.conn.executemany(
-        "INSERT INTO attendees (id, registration_id, first_name, name_prefix, last_name, name, email, "
-        "organisation, role, status, extra, search_text, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            (attendee_id, v["registration_id"], v["first_name"], v["name_prefix"], v["last_name"], v["name"],
-             v["email"], v["organisation"], v["role"], v["status"], v["extra"], v["search_text"], now, now)
-            for attendee_id, v in new
-        ),
-    )
-
-
-def _update_attendees(db, updated, now):
-    """Update UPDATED, (attendee id, values) pairs."""
-    if not updated:
-        return
-    # Registration ids move between people only through NULL, so the UNIQUE index never trips midway.
-    db.conn.executemany(
-        "UPDATE attendees SET registration_id = NULL WHERE id = ?", ((attendee_id,) for attendee_id, _v in updated)
-    )
-    db.conn.executemany(
-        "UPDATE attendees SET registration_id = ?, first_name = ?, name_prefix = ?, last_name = ?, name = ?, "
-        "email = ?, organisation = ?, role = ?, status = ?, extra = ?, search_text = ?, updated_at = ? "
-        "WHERE id = ?",
-        (
-            (v["registration_id"], v["first_name"], v["name_prefix"], v["last_name"], v["name"], v["email"],
-             v["organisation"], v["role"], v["status"], v["extra"], v["search_text"], now, attendee_id)
-            for attendee_id, v in updated
-        ),
-    )
 
 
 def program(db):

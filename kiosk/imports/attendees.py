@@ -10,9 +10,11 @@ import re
 
 from flask_babel import gettext as _
 
+from kiosk.data import import_steps as steps
 from kiosk.data import imports as data
 from kiosk.db import now_utc
 from kiosk.imports.columns import ATTENDEE_HEADERS, cells_of, column_list, map_columns, skip_title_rows, targets_of
+from kiosk.imports.memory import release_gradually
 from kiosk.imports.names import split_name
 from kiosk.imports.report import PREVIEW_ROWS, ImportRejected
 from kiosk.text import display_name, fold, search_text
@@ -32,6 +34,17 @@ _fold_repeated = functools.lru_cache(maxsize=4096)(fold)
 
 def apply_attendees(db, table, *, dry_run=False):
     """Check TABLE against the database and write it; the caller holds the transaction."""
+    report, plan = plan_attendees(db, table, dry_run=dry_run)
+    if not dry_run:
+        steps.write_in_steps(db, plan)  # inside the caller's transaction: one transaction
+    return report
+
+
+def plan_attendees(db, table, *, dry_run=False):
+    """Check TABLE against the database: the report, and the plan steps.write_in_steps writes.
+
+    Reads only; raises ImportRejected with every problem found.
+    """
     blocks = data.blocks(db)
     table = skip_title_rows(table, ATTENDEE_HEADERS, [("name",), ("first_name", "last_name")])
     columns = map_columns(table.header, ATTENDEE_HEADERS, blocks)
@@ -46,7 +59,10 @@ def apply_attendees(db, table, *, dry_run=False):
         raise ImportRejected([_("the file has a header on line %(line)s but no attendees", line=table.header_line)])
     block_columns = sorted(int(f[6:]) for f in fields if f.startswith("block:"))
     rows = _RowChecks(db, columns, blocks, block_columns).check(table.rows)
-    return _write(db, rows, fields, block_columns, dry_run)
+    try:
+        return _plan(db, rows, fields, block_columns, dry_run)
+    finally:
+        release_gradually(rows)
 
 
 class _RowChecks:
@@ -175,14 +191,15 @@ class _RowChecks:
 
 
 
-def _write(db, rows, fields, block_columns, dry_run):
-    """Match ROWS to the attendees they update, count and preview every change, and write unless DRY_RUN."""
+def _plan(db, rows, fields, block_columns, dry_run):
+    """Match ROWS to the attendees they update, count and preview every change; the report and the plan."""
+    plan = {"fingerprint": steps.fingerprint(db), "new": [], "updated": [], "old": [],
+            "choices_removed": [], "choices_added": [], "badges": []}
     existing = _match(db, rows)
     current_choices = data.choices(db) if block_columns else {}
     now = now_utc()
     report = {"kind": "attendees", "added": 0, "updated": 0, "unchanged": 0, "cancelled": 0,
               "total": len(rows), "badges": 0, "dry_run": dry_run, "preview": [], "changes": []}
-    new, updated, choices_removed, choices_added = [], [], [], []
     next_id = data.next_attendee_id(db)
     for row in rows:
         old = existing.get(row.get("id"))
@@ -190,35 +207,46 @@ def _write(db, rows, fields, block_columns, dry_run):
             values, action = _new_values(row), "added"
             row["id"] = next_id
             next_id += 1
-            new.append((row["id"], values))
         else:
             values = _updated_values(row, old, fields)
             changed = any(values[k] != old[k] for k in values)
-            if changed:
-                updated.append((row["id"], values))
             if old["status"] != "cancelled" and values["status"] == "cancelled":
                 action = "cancelled"
             else:
                 action = "updated" if changed else None
         values["search_text"] = search_text(values["name"], values["organisation"], values["email"])
+        if old is None:
+            plan["new"].append(_attendee_row(row["id"], values, now, now))
+        elif changed:
+            plan["updated"].append(_attendee_row(row["id"], values, old["created_at"], now))
+            plan["old"].append(tuple(old[column] for column in steps.ATTENDEE_COLUMNS))
         choice_changed = False
         for block_id, session_id in row["choices"].items():
             before = current_choices.get((row["id"], block_id))
             if before != session_id:
                 choice_changed = True
                 if before is not None:
-                    choices_removed.append((row["id"], block_id))
+                    plan["choices_removed"].append((row["id"], block_id, before))
                 if session_id is not None:
-                    choices_added.append((row["id"], block_id, session_id))
+                    plan["choices_added"].append((row["id"], block_id, session_id))
         if action is None:
             action = "updated" if choice_changed else "unchanged"
         _count(report, row["line"], action, values)
     if not dry_run:
-        report["badges"] = data.write_attendees(
-            db, new=new, updated=updated, choices_removed=choices_removed, choices_added=choices_added,
-            badged=[row["id"] for row in rows], now=now,
-        )
-    return report
+        holders = steps.current_badge_holders(db)
+        plan["badges"] = steps.badge_records(db, [row["id"] for row in rows if row["id"] not in holders], now)
+        report["badges"] = len(plan["badges"])
+    release_gradually(existing, current_choices)
+    return report, plan
+
+
+def _attendee_row(attendee_id, values, created_at, updated_at):
+    """An attendee's row as a tuple in steps.ATTENDEE_COLUMNS order."""
+    return (
+        attendee_id, values["registration_id"], values["first_name"], values["name_prefix"], values["last_name"],
+        values["name"], values["email"], values["organisation"], values["role"], values["status"], values["extra"],
+        values["search_text"], created_at, updated_at,
+    )
 
 
 def _match(db, rows):

@@ -2,7 +2,9 @@
 
 Both imports are all or nothing: the file is read and checked completely, every
 problem is collected with its line number (line 1 is the header), and only a file
-without problems is written, in one BEGIN IMMEDIATE transaction.
+without problems is written. The program goes in one BEGIN IMMEDIATE transaction;
+attendees, which may be hundreds of thousands of rows, in short steps that let the
+door's scans in between, undone if a step fails (kiosk.data.import_steps).
 
 A re-import of an updated export updates people instead of duplicating them (see
 kiosk.imports.attendees for how a row finds its person). People missing from a
@@ -16,10 +18,16 @@ in kiosk.imports.attendees and kiosk.imports.program, their SQL in kiosk.data.im
 
 import contextlib
 import gc
+import sqlite3
+
+from flask_babel import gettext as _
 
 from kiosk.data import audit
+from kiosk.data.import_steps import ImportChanged, write_in_steps
 from kiosk.data.imports import import_transaction
-from kiosk.imports.attendees import apply_attendees
+from kiosk.db import WriterBusy
+from kiosk.imports.attendees import apply_attendees, plan_attendees
+from kiosk.imports.memory import release_gradually
 from kiosk.imports.names import split_name
 from kiosk.imports.program import apply_program
 from kiosk.imports.reading import Table, read_table
@@ -42,8 +50,35 @@ def import_attendees(db, path_or_file, *, filename=None, dry_run=False):
     """
     with _gc_paused():
         table = read_table(path_or_file, filename)
-        with import_transaction(db, dry_run):
-            return apply_attendees(db, table, dry_run=dry_run)
+        with import_transaction(db, dry_run=True):  # checked in a snapshot, which holds up no writer
+            try:
+                report, plan = plan_attendees(db, table, dry_run=dry_run)
+            finally:
+                release_gradually(table.rows)
+        try:
+            if not dry_run:
+                _write_attendees(db, plan)
+        finally:
+            release_gradually(*(value for value in plan.values() if isinstance(value, list)))
+        return report
+
+
+def _write_attendees(db, plan):
+    """Write a checked attendee import in steps; a failure is an ImportRejected saying nothing was imported."""
+    try:
+        write_in_steps(db, plan)
+    except ImportChanged:
+        raise ImportRejected([
+            _("the attendees changed while the file was checked; nothing was imported: import the file again")
+        ]) from None
+    except WriterBusy:
+        raise ImportRejected([
+            _("the database was too busy to take the import; nothing was imported: try again in a minute")
+        ]) from None
+    except sqlite3.Error as error:
+        raise ImportRejected([
+            _("the database refused the import (%(error)s); nothing was imported", error=str(error))
+        ]) from None
 
 
 def import_program(db, path_or_file, *, filename=None, dry_run=False):

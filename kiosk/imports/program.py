@@ -19,6 +19,7 @@ KINDS = {
     "walk": "walk", "wandeling": "walk", "excursie": "walk", "tour": "walk", "rondleiding": "walk",
     "break": "break", "pauze": "break", "lunch": "break", "borrel": "break",
 }
+MAX_COUNT = 1_000_000  # a capacity or a number of places; SQLite's integers end at 2^63
 TIME_RE = re.compile(r"^(\d{1,2})[:.hu](\d{2})(?::\d{2})?$")
 # Session fields a file may leave out, and the column each keeps when it does.
 OPTIONAL_SESSION_FIELDS = (("meeting_point", "meeting_point"), ("place_limit", "place_limit"),
@@ -143,6 +144,12 @@ class _ProgramChecks:
                 "line %(line)s: place limit '%(limit)s' is not a whole number",
                 line=line, limit=record["place_limit"].strip(),
             ))
+        elif place_limit is not None and place_limit > MAX_COUNT:
+            self.problems.append(_(
+                "line %(line)s: place limit '%(limit)s' is more than %(max)s",
+                line=line, limit=record["place_limit"].strip(), max=MAX_COUNT,
+            ))
+            place_limit = None
         if block_name and title:
             self.note_session(line, block_name, title, room_name, kind)
         self.items.append({
@@ -203,6 +210,12 @@ class _ProgramChecks:
             self.problems.append(_(
                 "line %(line)s: capacity '%(capacity)s' is not a whole number", line=line, capacity=record["capacity"].strip()
             ))
+        elif capacity is not None and capacity > MAX_COUNT:
+            self.problems.append(_(
+                "line %(line)s: capacity '%(capacity)s' is more than %(max)s",
+                line=line, capacity=record["capacity"].strip(), max=MAX_COUNT,
+            ))
+            capacity = None
         if room_name:
             room = self.rooms.setdefault(fold(room_name), {"name": room_name, "line": line})
             if capacity is not None:

@@ -1,13 +1,12 @@
 """Reading the files organisers have: CSV in any of Excel's encodings and delimiters, and XLSX workbooks."""
 
 import csv
-import io
 import os
 import re
-from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 
+from kiosk.imports import xlsx
 from kiosk.imports.report import ImportRejected
 
 
@@ -128,62 +127,11 @@ def _count_outside_quotes(line, delimiter):
 
 
 def _read_xlsx(data):
-    """The first worksheet of an XLSX workbook as a Table."""
-    # Loaded when a workbook arrives, not at start-up: openpyxl takes a while to import.
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
-        raise ImportRejected([_("the file is not a readable XLSX workbook (%(error)s)", error=type(error).__name__)]) from None
-    except Exception as error:  # openpyxl raises its own exception types for broken parts
-        raise ImportRejected([_("the file is not a readable XLSX workbook (%(error)s)", error=error)]) from None
-    try:
-        if not workbook.worksheets:
-            raise ImportRejected([_("the workbook has no worksheets")])
-        sheet = workbook.worksheets[0]
-        # Some exporters write a wrong <dimension>; without a reset, columns would be cut off.
-        if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()
-        header, header_line, rows = None, 1, []
-        # After reset_dimensions, read-only sheets yield an empty row for every blank row, so counting is exact.
-        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            values = [_cell_text(value) for value in cells]
-            if not any(values):
-                continue
-            if header is None:
-                header, header_line = values, line
-            else:
-                rows.append((line, values))
-    except ImportRejected:
-        raise
-    except Exception as error:  # a damaged sheet only shows while reading it
-        raise ImportRejected([
-            _("the workbook's first sheet cannot be read (%(error)s)", error=f"{type(error).__name__}: {error}")
-        ]) from None
-    finally:
-        workbook.close()
+    """The first worksheet of an XLSX workbook as a Table, read as a stream within limits (kiosk.imports.xlsx)."""
+    header, header_line, rows = None, 1, []
+    for line, values in xlsx.read_rows(data):
+        if header is None:
+            header, header_line = values, line
+        else:
+            rows.append((line, values))
     return Table(header or [], rows, header_line)
-
-
-def _cell_text(value):
-    """A worksheet cell as the text a CSV export would hold: whole numbers without .0, times as 09:30."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        if value.time() == time(0, 0):
-            return value.date().isoformat()
-        if value.date() in (date(1899, 12, 30), date(1899, 12, 31), date(1900, 1, 1)):
-            return value.strftime("%H:%M")
-        return value.isoformat(sep=" ", timespec="minutes")
-    if isinstance(value, time):
-        return value.strftime("%H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()

@@ -22,7 +22,12 @@ bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 KINDS = ("attendees", "program")
 EXTENSIONS = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-KEEP_SECONDS = 24 * 3600  # an upload nobody confirmed is removed after a day
+# Each preview keeps its upload (up to MAX_CONTENT_LENGTH) until it is confirmed. An upload
+# nobody confirmed is removed after a day, and at most KEEP_PREVIEWS uploads of KEEP_BYTES
+# together are kept: a new preview removes the oldest ones first.
+KEEP_SECONDS = 24 * 3600
+KEEP_PREVIEWS = 10
+KEEP_BYTES = 100 * 1024 * 1024
 
 
 def _run(kind, source, filename, dry_run):
@@ -47,14 +52,21 @@ def _stored(token, kind):
     return None
 
 
-def _remove_stale():
-    cutoff = time.time() - KEEP_SECONDS
+def _make_room(size):
+    """Remove uploads older than KEEP_SECONDS, then the oldest until one of SIZE bytes fits the bounds."""
+    kept = []
     for path in _upload_dir().iterdir():
         try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
+            kept.append((path.stat().st_mtime, path.stat().st_size, path))
         except OSError:
             pass
+    kept.sort()
+    cutoff = time.time() - KEEP_SECONDS
+    total = sum(size for _mtime, size, _path in kept)
+    while kept and (kept[0][0] < cutoff or len(kept) >= KEEP_PREVIEWS or total + size > KEEP_BYTES):
+        _mtime, oldest_size, oldest = kept.pop(0)
+        oldest.unlink(missing_ok=True)
+        total -= oldest_size
 
 
 @bp.get("")
@@ -82,7 +94,7 @@ def preview():
         report = _run(kind, data, filename, dry_run=True)
     except importer.ImportRejected as rejected:
         return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems)
-    _remove_stale()
+    _make_room(len(data))
     token = secrets.token_hex(16)
     extension = os.path.splitext(filename)[1].lower()
     (_upload_dir() / f"{token}-{kind}{extension if extension in EXTENSIONS else '.csv'}").write_bytes(data)

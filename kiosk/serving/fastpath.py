@@ -12,11 +12,12 @@ from kiosk.checkin.messages import with_message
 from kiosk.checkin.service import TooManyAttempts
 from kiosk.checkin.service import record
 from kiosk.data.accounts import station_for_token
-from kiosk.db import get_db, immediate, savepoint
+from kiosk.db import WriterBusy, get_db, immediate, savepoint
 from kiosk.serving.batches import PendingScan, ScanBatches
 from kiosk.serving.bodies import stated_length
 from kiosk.serving.stations import PairedStations
 from kiosk.web.security import security_headers
+from kiosk.web.busy import BUSY_ANSWER, RETRY_AFTER_SECONDS
 
 
 class ScanFastPath:
@@ -62,6 +63,8 @@ class ScanFastPath:
         body = (app.json.dumps(scan.answer, separators=(",", ":")) + "\n").encode()  # the bytes jsonify sends
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         headers.extend(security_headers(secure=environ.get("wsgi.url_scheme") == "https"))
+        if scan.status == 503:  # busy: as the Flask view's answer (kiosk.web.busy)
+            headers.append(("Retry-After", RETRY_AFTER_SECONDS))
         start_response(f"{scan.status} {HTTP_STATUS_CODES[scan.status]}", headers)
         return [body]
 
@@ -107,6 +110,11 @@ class ScanFastPath:
                             scan.status, scan.answer = TOO_MANY_GUESSES
                     if step.error is not None:
                         self._fail(scan, step.error)
+        except WriterBusy:  # another writer held the database past the deadline: nothing was written
+            for scan, _station, _fields in recording:
+                if scan.status is None:
+                    scan.status, scan.answer = 503, BUSY_ANSWER
+            return False
         except Exception as exc:  # the transaction failed: none of the batch was recorded
             self.app.logger.exception("Exception on POST %s", SCANS_PATH)  # once for the batch
             for scan, _station, _fields in recording:
