@@ -15,11 +15,12 @@ from kiosk.api import views as api
 from kiosk.badges import views as badges
 from kiosk.checkin import views as checkin
 from kiosk.imports import views as imports
+from kiosk.reports import views as reports
 from kiosk.rooms import views as rooms
 from kiosk.stations import views as stations
 from kiosk.web import i18n, rendering, security
 
-BLUEPRINTS = (accounts, admin, stations, checkin, api, rooms, badges, imports, exports)
+BLUEPRINTS = (accounts, admin, stations, checkin, api, rooms, badges, imports, exports, reports)
 
 
 def create_app(test_config=None):
