@@ -71,6 +71,11 @@ EXPECTED = {
     "imports.commit": ORGANISERS,
     "imports.example": ORGANISERS,
     "exports.attendees": ORGANISERS,
+    "reports.report": ORGANISERS,
+    "reports.xlsx": ORGANISERS,
+    "reports.table_csv": ORGANISERS,
+    # An organiser session for now; the organiser API token (another change) must be allowed here too.
+    "api.report": ORGANISERS,
 }
 
 
@@ -102,6 +107,7 @@ def world(demo_app, demo_db):
         "secret": "not-a-pairing-secret",
         "filename": "favicon.svg",
         "kind": "attendees",
+        "table": "sessions",
     }
     return {"app": demo_app, "tokens": tokens, "sessions": sessions, "arguments": arguments, "door_room": door_room}
 

@@ -17,6 +17,7 @@ holds the same numbers.
 """
 
 import io
+import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -288,3 +289,38 @@ def test_the_xlsx_holds_the_numbers_of_the_json(played, organiser_client):
         for r in answer["rooms"]]
     assert "No-shows" in book.sheetnames and book["No-shows"].max_row == sum(s["registered"] - s["arrived"] for s in answer["organisations"]) + 1
 
+
+
+def test_kiosk_report_writes_the_workbook_and_the_csv_files(played, demo_app, tmp_path):
+    runner = demo_app.test_cli_runner()
+    result = runner.invoke(args=["report", "--out", str(tmp_path / "report.xlsx")])
+    assert result.exit_code == 0 and "final report written" in result.output, result.output
+    assert openpyxl.load_workbook(tmp_path / "report.xlsx").sheetnames[:4] == ["Sessies", "Organisaties", "Aankomsten", "Zalen"]
+    result = runner.invoke(args=["report", "--out", str(tmp_path / "day.csv")])
+    assert result.exit_code == 0, result.output
+    sessions = (tmp_path / "day-sessions.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(sessions) == 1 + 19  # a header and the demo's 19 sessions
+    assert (tmp_path / "day-no-shows.csv").exists()
+    assert runner.invoke(args=["report", "--out", str(tmp_path / "report.pdf")]).exit_code == 1
+
+
+def test_the_report_page_sorts_on_the_server_and_refreshes_while_live(demo_app, organiser_client):
+    page = organiser_client.get("/report?sort=registered&dir=desc").get_data(as_text=True)
+    assert 'aria-sort="descending"' in page and 'role="img"' in page and "<desc id=" in page
+    assert 'hx-trigger="every 60s"' in page  # the demo runs today: a live report
+    figures = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>\s*<td class="num">(?:\d+|—)</td>\s*<td class="num">(?:\d+|—)</td>\s*<td class="num">(?:\d+|—)</td>\s*<td class="num">', page)]
+    assert figures == sorted(figures, reverse=True) and len(figures) > 10
+    fragment = organiser_client.get("/report", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith("<div id=\"report\"") and "<html" not in fragment
+
+
+def test_the_no_shows_csv_has_the_names_until_the_purge(played, organiser_client, demo_app):
+    response = organiser_client.get("/report/no-shows.csv")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    lines = response.get_data(as_text=True).splitlines()
+    answer = organiser_client.get("/api/v1/report").get_json()
+    assert len(lines) - 1 == sum(o["registered"] - o["arrived"] for o in answer["organisations"])
+    assert demo_app.test_cli_runner().invoke(args=["purge", "--yes"]).exit_code == 0
+    assert organiser_client.get("/report/no-shows.csv").status_code == 404
+    page = organiser_client.get("/report").get_data(as_text=True)
+    assert "Personal data was removed" in page and "no-shows.csv" not in page

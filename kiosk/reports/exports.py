@@ -31,11 +31,11 @@ def tables(report, no_shows):
     """{key: (title, headers, rows)}: the report's tables with plain values (numbers, local date-times, text)."""
     found = {
         "sessions": (_("Sessions"), [_("Block"), _("Starts"), _("Session"), _("Room"), _("Registered"), _("Attended"),
-                                     _("No-shows"), _("Places"), _("Fill rate (%)")],
+                                     _("No-shows"), _("Places"), _("Fill rate (percent)")],
                      [[s["block"], _naive(s["starts"]), s["name"], s["room"], s["registered"], s["attended"], s["no_show"],
                        s["places"], _percent(s["fill"])] for s in report["sessions"]]),
         "organisations": (_("Organisations"), [_("Organisation"), _("Registered"), _("Arrived"), _("No-shows"),
-                                               _("No-show rate (%)")],
+                                               _("No-show rate (percent)")],
                           [[o["name"], o["registered"], o["arrived"], o["no_show"], _percent(o["no_show_rate"])]
                            for o in report["organisations"]]),
         "arrivals": (_("Arrivals"), [_("Time"), _("Check-ins"), _("Total so far")],
