@@ -4,20 +4,17 @@ Counts use only what `kiosk purge` keeps (attendee ids, status, organisation, ch
 the list of no-shows reads names and e-mail addresses, which are gone after a purge.
 """
 
-import json
 
 from kiosk.data.rooms import places_of
 
 
 def sessions(db):
-    """Every session with its block, room, places and how many registered attendees chose it."""
+    """Every session with its block, room and places."""
     rows = list(
         db.query(
             """SELECT sessions.id, sessions.title, sessions.kind, sessions.room_id, sessions.place_limit,
                       blocks.name AS block, blocks.starts_at, blocks.ends_at,
-                      rooms.name AS room, rooms.capacity AS room_capacity,
-                      (SELECT count(*) FROM choices JOIN attendees ON attendees.id = choices.attendee_id
-                        WHERE choices.session_id = sessions.id AND attendees.status = 'registered') AS registered
+                      rooms.name AS room, rooms.capacity AS room_capacity
                FROM sessions JOIN blocks ON blocks.id = sessions.block_id
                LEFT JOIN rooms ON rooms.id = sessions.room_id
                ORDER BY blocks.starts_at, blocks.id, sessions.kind != 'plenary', sessions.title"""
@@ -28,31 +25,25 @@ def sessions(db):
     return rows
 
 
-def registered_among(db, attended):
-    """{session_id: how many of ATTENDED[session_id] (attendee ids) are registered and chose that session}."""
-    pairs = [[session, attendee] for session, people in attended.items() for attendee in people]
-    if not pairs:
-        return {}
-    rows = db.execute(
-        """SELECT choices.session_id, count(*) FROM json_each(?) AS pair
-           JOIN choices ON choices.attendee_id = pair.value ->> 1 AND choices.session_id = pair.value ->> 0
-           JOIN attendees ON attendees.id = choices.attendee_id AND attendees.status = 'registered'
-           GROUP BY choices.session_id""",
-        [json.dumps(pairs)],
-    ).fetchall()
-    return dict(rows)
+def registrations_version(db):
+    """A value that changes whenever attendees, their status, organisation or choices may have changed.
+
+    Only an import (or the demo build, or a purge) changes them, and each leaves an audit line in
+    the same transaction.
+    """
+    return db.execute(
+        "SELECT (SELECT max(id) FROM audit_log), (SELECT count(*) FROM attendees), (SELECT count(*) FROM choices)"
+    ).fetchone()
 
 
-def organisations(db):
-    """Per organisation: registered attendees and how many of them arrived (checked in, not taken back)."""
-    return list(
-        db.query(
-            """SELECT attendees.organisation AS name, count(*) AS registered, count(presence.attendee_id) AS arrived
-               FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
-               WHERE attendees.status = 'registered'
-               GROUP BY attendees.organisation ORDER BY attendees.organisation"""
-        )
-    )
+def registrations(db):
+    """({attendee_id: organisation}, {attendee_id: {session_id, ...}}) of the registered attendees."""
+    organisation_of = dict(db.execute("SELECT id, organisation FROM attendees WHERE status = 'registered'").fetchall())
+    chose = {}
+    for attendee, session in db.execute("SELECT attendee_id, session_id FROM choices").fetchall():
+        if attendee in organisation_of:
+            chose.setdefault(attendee, set()).add(session)
+    return organisation_of, chose
 
 
 def rooms(db):

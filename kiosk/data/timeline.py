@@ -44,8 +44,12 @@ def session_windows(db, event):
     return [(room, block_time_utc(event, start), block_time_utc(event, end), session) for room, start, end, session in rows]
 
 
-def replayed_day(db, event, now_iso):
-    """The Day of DB (a replay of its scan history up to now), brought up to date; read it under day.lock."""
+def replayed_day(db, event, now_iso, registrations):
+    """The Day of DB (a replay of its scan history up to now), brought up to date; read it under day.lock.
+
+    REGISTRATIONS is (version, load): LOAD() gives the registered attendees' organisations and
+    choices (kiosk.data.reports.registrations), read again only when VERSION changes.
+    """
     database = db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(db)}"
     windows = session_windows(db, event) if event else []
     key = (database, event and (event["date"], event["timezone"]), tuple(windows))
@@ -58,6 +62,7 @@ def replayed_day(db, event, now_iso):
         while len(_days) > _KEPT:
             _days.popitem(last=False)
     with day.lock:
+        day.use_registrations(*registrations)
         day.catch_up(db, now_iso)
     return day
 
@@ -67,6 +72,7 @@ class Day:
 
     def __init__(self, source, key, windows):
         self.key, self.lock, self.window_list = key, threading.Lock(), windows
+        self.version, self.organisation_of, self.chose = None, {}, {}
         self._start(source)
 
     def _start(self, source):
@@ -94,7 +100,9 @@ class Day:
         self.peaks = {}  # room_id -> (inside, at)
         self.arrivals = Counter()  # bucket -> entrance check-ins not undone
         self.attended = defaultdict(Counter)  # session_id -> {attendee_id: reasons to count them}
+        self.chose_and_came = Counter()  # session_id -> registered attendees who chose it and attended it
         self.at_start = defaultdict(list)  # room entry scan id -> [(session_id, attendee_id)] it counted at a start
+        self._arrived = None
 
     def catch_up(self, source, now_iso):
         """Apply the scans recorded since the last call (all of them when the history changed under us)."""
@@ -131,7 +139,7 @@ class Day:
             else:
                 session = self.session_at(scan["room_id"], at)
                 if session is not None:
-                    self.attended[session][scan["attendee_id"]] += 1
+                    self._count(session, scan["attendee_id"], +1)
 
     def session_at(self, room_id, at):
         """The session held in ROOM_ID at stored time AT, or None."""
@@ -153,7 +161,7 @@ class Day:
             session = self.session_at(room, starts)
             ended = max((ends for _s, ends, _n in self.windows[room] if ends <= starts), default="")
             if session is not None and since >= ended:
-                self.attended[session][attendee] += 1
+                self._count(session, attendee, +1)
                 self.at_start[room_scan].append((session, attendee))
 
     def _forget(self, source, scan_id):
@@ -167,9 +175,40 @@ class Day:
         if room is None:
             self.arrivals[bucket_of(at)] -= 1
         elif (session := self.session_at(room, at)) is not None:
-            self.attended[session][attendee] -= 1
+            self._count(session, attendee, -1)
         for session, person in self.at_start.pop(scan_id, ()):
-            self.attended[session][person] -= 1
+            self._count(session, person, -1)
+
+    def _count(self, session, attendee, step):
+        """One reason more (STEP 1) or less (-1) to count ATTENDEE as attending SESSION."""
+        before = self.attended[session][attendee]
+        self.attended[session][attendee] = before + step
+        if (before > 0) != (before + step > 0) and session in self.chose.get(attendee, ()):
+            self.chose_and_came[session] += step
+
+    def use_registrations(self, version, load):
+        """Take the registered attendees' organisations and choices from LOAD() when VERSION is new."""
+        if version == self.version:
+            return
+        self.organisation_of, self.chose = load()
+        self.version = version
+        self.registered = Counter(session for sessions in self.chose.values() for session in sessions)
+        self.registered_by_organisation = Counter(self.organisation_of.values())
+        self.chose_and_came = Counter()
+        for session, people in self.attended.items():
+            self.chose_and_came[session] = sum(
+                1 for attendee, reasons in people.items() if reasons > 0 and session in self.chose.get(attendee, ()))
+        self._arrived = None
+
+    def arrived_by_organisation(self):
+        """{organisation: registered attendees checked in (not taken back)}, from the replayed presence."""
+        key = (self.version, self.last_id)
+        if self._arrived is None or self._arrived[0] != key:
+            present = self.mem.execute("SELECT attendee_id FROM presence").fetchall()
+            organisation_of = self.organisation_of
+            counts = Counter(organisation_of[a] for (a,) in present if a in organisation_of)
+            self._arrived = (key, counts)
+        return self._arrived[1]
 
     def _note_changes(self):
         """Fold the counts the trigger noted into each room's five-minute highs and its peak."""
@@ -180,6 +219,6 @@ class Day:
                 self.peaks[room] = (inside, at)
         self.mem.execute("DELETE FROM changes")
 
-    def attendees_of(self, session_id):
-        """The attendee ids counted as attending SESSION_ID."""
-        return {attendee for attendee, reasons in self.attended.get(session_id, {}).items() if reasons > 0}
+    def attendance(self, session_id):
+        """How many attendees are counted as attending SESSION_ID."""
+        return sum(1 for reasons in self.attended.get(session_id, {}).values() if reasons > 0)

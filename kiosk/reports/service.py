@@ -31,17 +31,21 @@ def build(db, now=None):
     now = now or datetime.now(timezone.utc)
     event = get_event(db)
     zone = event_zone(event)
-    day = replayed_day(db, event, now.astimezone(timezone.utc).isoformat(timespec="milliseconds"))
+    day = replayed_day(db, event, now.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+                       (data.registrations_version(db), lambda: data.registrations(db)))
     sessions = data.sessions(db)
     with day.lock:
-        attended = {row["id"]: day.attendees_of(row["id"]) for row in sessions if row["room_id"] is not None}
+        for row in sessions:
+            row["registered"] = day.registered.get(row["id"], 0)
+            attended = day.attendance(row["id"]) if row["room_id"] is not None else None
+            _session_figures(row, attended, day.chose_and_came.get(row["id"], 0))
+            row["starts"] = event and datetime.fromisoformat(block_time_utc(event, row["starts_at"])).astimezone(zone)
+        arrived = day.arrived_by_organisation()
+        organisations = [{"name": name, "registered": count, "arrived": arrived.get(name, 0)}
+                         for name, count in sorted(day.registered_by_organisation.items())]
         arrivals = {bucket: count for bucket, count in day.arrivals.items() if count}
         buckets = {room: dict(slots) for room, slots in day.rooms.items()}
         peaks = dict(day.peaks)
-    chose = data.registered_among(db, attended)
-    for row in sessions:
-        _session_figures(row, attended.get(row["id"]), chose.get(row["id"], 0))
-        row["starts"] = event and datetime.fromisoformat(block_time_utc(event, row["starts_at"])).astimezone(zone)
     purged = data.purged_at(db)
     span = _span(event, zone, arrivals, buckets)
     return {
@@ -50,7 +54,7 @@ def build(db, now=None):
         "final": purged is not None or _after_event(event, now, zone),
         "purged_at": purged and datetime.fromisoformat(purged).astimezone(zone),
         "sessions": sessions,
-        "organisations": _organisations(data.organisations(db)),
+        "organisations": _organisations(organisations),
         "arrivals": _arrivals(arrivals, zone),
         "rooms": _rooms(data.rooms(db), buckets, peaks, span, zone),
         "span": span,
@@ -63,7 +67,7 @@ def _session_figures(row, attended, registered_attended):
     if attended is None:
         row["attended"] = row["no_show"] = row["fill"] = None
         return
-    row["attended"] = len(attended)
+    row["attended"] = attended
     row["no_show"] = row["registered"] - registered_attended
     row["fill"] = row["attended"] / row["places"] if row["places"] else None
 
