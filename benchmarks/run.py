@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import loadgen  # noqa: E402
 from bench_import import fresh_db, rows, write_xlsx  # noqa: E402
+from bench_report import bench_report  # noqa: E402
 
 from kiosk import create_app  # noqa: E402
 from kiosk.imports import importer  # noqa: E402
@@ -41,9 +42,11 @@ from kiosk.data import attendees as attendees_data  # noqa: E402
 from kiosk.data import rooms as rooms_data  # noqa: E402
 
 FULL = {"attendees": 50_000, "scans": 200_000, "runs": 3, "requests": {1: 600, 8: 2400, 32: 4800}, "open_rates": (500, 1000),
-        "open_seconds": 5, "badges": 1000, "browser_runs": 20, "search_reps": 30}
+        "open_seconds": 5, "badges": 1000, "browser_runs": 20, "search_reps": 30,
+        "report_reps": 10}
 SMOKE = {"attendees": 600, "scans": 3_000, "runs": 1, "requests": {1: 20, 8: 40, 32: 64}, "open_rates": (40,),
-         "open_seconds": 1, "badges": 20, "browser_runs": 2, "search_reps": 3}
+         "open_seconds": 1, "badges": 20, "browser_runs": 2, "search_reps": 3,
+         "report_reps": 2}
 
 
 class Table:
@@ -454,6 +457,7 @@ def main(argv=None):
         bench_attendee_list(table, tmp, db, size)
         bench_server(table, tmp, db, size)
         bench_occupancy(table, db, size)
+        bench_report(table, db, size, tmp)
         db.close()
     bench_subprocess(
         table, "bench_badges.py", [str(size["badges"])], r"badges pdf (\S+) (\d+): ([\d.]+) s, ([\d.]+) MB",

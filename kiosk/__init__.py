@@ -19,6 +19,7 @@ from kiosk.event import views as event
 from kiosk.imports import views as imports
 from kiosk.people import views as people
 from kiosk.program import views as program
+from kiosk.reports import views as reports
 from kiosk.rooms import views as rooms
 from kiosk.setup import views as setup
 from kiosk.staff import views as staff
@@ -26,7 +27,7 @@ from kiosk.stations import views as stations
 from kiosk.web import busy, i18n, rendering, security
 
 BLUEPRINTS = (accounts, admin, stations, checkin, api, organiser_api, rooms, badges, imports, exports, event, setup, staff,
-              people, program)
+              people, program, reports)
 
 
 def create_app(test_config=None):

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
+from flask_babel import force_locale
 
 from kiosk import create_app, demo
 from kiosk.data import maintenance
@@ -19,6 +20,8 @@ from kiosk.data.event import event_summary
 from kiosk.event import service as event_service
 from kiosk.db import get_db, migrate
 from kiosk.imports import importer
+from kiosk.reports import exports as report_exports
+from kiosk.reports import service as report_service
 from kiosk.serving import server
 from kiosk.stations.links import pairing_url
 
@@ -281,6 +284,37 @@ def purge_command(yes):
     )
 
 
+
+
+@main.command("report")
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="FILE.xlsx (every table, one sheet each) or FILE.csv (one CSV per table: FILE-sessions.csv, ...).")
+@click.option("--language", type=click.Choice(["nl", "en"]), help="The headers' language (default: the event's).")
+@with_appcontext
+def report_command(out, language):
+    """Write the event report (sessions, organisations, arrivals, rooms; no-shows before a purge)."""
+    db = get_db()
+    figures = report_service.build(db)
+    no_shows = None if figures["purged_at"] else report_service.no_shows(db)
+    with force_locale(language or (figures["event"] or {}).get("language") or "nl"):
+        written = _write_report(Path(out), figures, no_shows)
+    state = "final" if figures["final"] else "live"
+    click.echo(f"{state} report written: {', '.join(str(path) for path in written)}")
+
+
+def _write_report(target, figures, no_shows):
+    """Write the report to TARGET (.xlsx or .csv); returns the files written."""
+    if target.suffix.lower() == ".xlsx":
+        target.write_bytes(report_exports.workbook(figures, no_shows))
+        written = [target]
+    elif target.suffix.lower() == ".csv":
+        keys = [key for key in report_exports.CSV_TABLES if key != "no-shows" or no_shows is not None]
+        written = [target.with_name(f"{target.stem}-{key}.csv") for key in keys]
+        for key, path in zip(keys, written):
+            path.write_text(report_exports.csv_text(figures, no_shows, key), encoding="utf-8")
+    else:
+        fail("--out must end in .xlsx or .csv")
+    return written
 
 
 @main.command("badges")

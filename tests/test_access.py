@@ -122,6 +122,11 @@ EXPECTED = {
     "checkin.walk_in_post": frozenset({DESK}),
     "checkin.walk_in_added": frozenset({DESK}),  # and only with the signed link of its own walk-in (404 otherwise)
     "checkin.walk_in_badge": frozenset({DESK}),
+    "reports.report": ORGANISERS,
+    "reports.xlsx": ORGANISERS,
+    "reports.table_csv": ORGANISERS,
+    # And an organiser's API token (tests/test_reports.py).
+    "api.report": ORGANISERS,
 }
 
 
@@ -156,6 +161,7 @@ def world(demo_app, demo_db):
         "token_id": 1,
         "filename": "favicon.svg",
         "kind": "attendees",
+        "table": "sessions",
     }
     return {"app": demo_app, "tokens": tokens, "sessions": sessions, "arguments": arguments, "door_room": door_room}
 

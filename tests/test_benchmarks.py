@@ -24,6 +24,7 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path):
         "duplicate scan at 32 clients",
         "unknown code at 32 clients",
         "occupancy of all",
+        "report page (GET /report): server time",
         "badge PDF, 20 badges, layout a6",
         "scan-to-welcome in Chromium",
         "server peak memory",

@@ -221,3 +221,17 @@ def test_no_event_is_404(app, runner):
     answer = app.test_client().get("/api/v1/event", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 404
     db.close()
+
+
+def test_the_report_opens_to_an_organiser_token_and_session_but_not_a_station(api, demo_app, demo_db):
+    answer = api("GET", "/report")
+    assert answer.status_code == 200
+    assert {"sessions", "organisations", "arrivals", "rooms"} <= set(answer.get_json())
+    _, station_token, _ = make_station(demo_db, "Not an organiser either")
+    assert api("GET", "/report", token_=station_token).status_code == 403
+    assert api("GET", "/report", token_=None).status_code == 401
+    client = demo_app.test_client()
+    login(client, *ORGANISER)
+    by_session = client.get("/api/v1/report").get_json()
+    assert {key: by_session[key] for key in ("sessions", "organisations", "arrivals", "rooms")} == \
+        {key: answer.get_json()[key] for key in ("sessions", "organisations", "arrivals", "rooms")}

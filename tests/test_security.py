@@ -355,7 +355,7 @@ def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
         for rule in app.url_map.iter_rules():
             if "GET" in rule.methods and rule.endpoint != "static":
                 values = {"attendee_id": ids[0], "room_id": door_room, "session_id": 1, "kind": "attendees", "station_id": 1,
-                          "secret": "x", "scan_id": 1, "block_id": 1}
+                          "secret": "x", "scan_id": 1, "block_id": 1, "table": "sessions"}
                 start.append(url_for(rule.endpoint, **{name: values[name] for name in rule.arguments}))
     visitors = [(organiser, {}), (host, {})] + [(app.test_client(), {"Authorization": f"Bearer {t}"}) for t in stations]
     extra = ["/kiosk/search?q=evil", "/admin/attendees?q=evil", "/login"]

@@ -1,4 +1,4 @@
-"""The JSON API for scanner apps and integrations: scans and room occupancy."""
+"""The JSON API for scanner apps and integrations: scans, room occupancy and the event report."""
 
 import json
 from pathlib import Path
@@ -14,6 +14,7 @@ from kiosk.data.rooms import occupancy
 from kiosk.data.schedule import sessions_by_room
 from kiosk.db import get_db
 from kiosk.outcomes import Outcome
+from kiosk.reports import service as reports
 from kiosk.extensions import csrf
 from kiosk.accounts.access import allow, bearer_token, public
 from kiosk.accounts.limits import client_key
@@ -161,6 +162,14 @@ def rooms():
             )
         )
     return jsonify({"rooms": answer})
+
+
+@bp.get("/report")
+@allow("organiser", "api")  # an organiser's login session or API token
+def report():
+    """The event report's figures: sessions, organisations, arrivals per five minutes, rooms' peaks
+    (definitions in kiosk.reports.service)."""
+    return jsonify(reports.api_answer(reports.build(get_db())))
 
 
 @bp.get("/openapi.json")

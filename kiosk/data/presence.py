@@ -39,6 +39,11 @@ def apply_scan(db, scan, presence=_UNREAD):
         _take_back(db, scan["undoes"], presence)
 
 
+# The scans apply_scan changes anything for, as SQL over `scans`: a replay may leave the rest out
+# (a scan answered 'already', 'unknown', 'full' ... leaves presence and occupancy as they were).
+EFFECTIVE = f"(kind != 'scan' OR outcome IN ('{Outcome.CHECKED_IN}', '{Outcome.CHECKED_OUT}'))"
+
+
 def _enter(db, scan, presence):
     """A check-in: at the entrance into the building, at a door into ROOM (out of the room before)."""
     room_id, at, scan_id = scan["room_id"], scan["created_at"], scan["id"]

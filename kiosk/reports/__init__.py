@@ -1,0 +1,1 @@
+"""The event report: figures, charts and exports for organisers."""
