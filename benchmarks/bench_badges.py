@@ -6,9 +6,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.badges.layouts import qr_runs  # noqa: E402
-from kiosk.badges.pdf import LAYOUTS, render_pdf  # noqa: E402
+from kiosk.badges.layouts import LAYOUTS  # noqa: E402
+from kiosk.badges.pdf import render_pdf  # noqa: E402
+from kiosk.badges.qr import qr_runs  # noqa: E402
 from kiosk.data.badges import new_code, short_form  # noqa: E402
+from kiosk.serving import qr_masks  # noqa: E402
 
 NAMES = [
     ("Zoë Çelik", "Gemeente Zaanstad", "Beleidsadviseur"),
@@ -18,8 +20,14 @@ NAMES = [
 ]
 
 
-def main(count=1000):
-    """Render COUNT badges on every layout; print one line per layout."""
+def main(count=1000, public_qr=False):
+    """Render COUNT badges on every layout; print one line per layout.
+
+    QR codes are made as `kiosk serve` makes them (kiosk.serving.qr_masks), or with
+    qrcode's public API alone when PUBLIC_QR.
+    """
+    if not public_qr:
+        qr_masks.install()
     badges = []
     for i in range(count):
         name, organisation, role = NAMES[i % len(NAMES)]
@@ -35,4 +43,5 @@ def main(count=1000):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    args = [arg for arg in sys.argv[1:] if arg != "--public-qr"]
+    main(int(args[0]) if args else 1000, public_qr="--public-qr" in sys.argv[1:])

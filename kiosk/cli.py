@@ -1,32 +1,36 @@
-"""The `kiosk` command line: demo event, imports, users, stations, badges, serving."""
+"""The `kiosk` command line: demo event, imports, users, stations, badges, serving, backups."""
 
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup
+from flask.cli import ScriptInfo, with_appcontext
 
-from kiosk.db import get_db
+from kiosk import create_app, demo
+from kiosk.data import maintenance
+from kiosk.badges.fitting import FontsMissing
+from kiosk.badges.layouts import LAYOUTS
+from kiosk.badges.service import NothingToPrint, write_pdf
+from kiosk.data import accounts
+from kiosk.db import get_db, migrate
+from kiosk.imports import importer
+from kiosk.serving import server
+from kiosk.stations.links import pairing_url
 
 
-def _create_app():
-    from kiosk import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
-def main():
+@click.group()
+@click.pass_context
+def main(ctx):
     """Kiosk: event check-in with QR badges and live room occupancy.
 
     The database is KIOSK_DB (default: instance/kiosk.db).
     """
-
-
-def init_app(app):
-    """Register the kiosk commands on the app's `flask` CLI too."""
-    for command in main.commands.values():
-        app.cli.add_command(command)
+    # A command builds the app when it runs (with_appcontext), so --help touches no database.
+    # Under `flask` or a test runner the caller's ScriptInfo already names the app.
+    if ctx.find_object(ScriptInfo) is None:
+        ctx.obj = ScriptInfo(create_app=create_app)
 
 
 def fail(message):
@@ -37,10 +41,9 @@ def fail(message):
 
 @main.command("demo")
 @click.option("--force", is_flag=True, help="Replace an event that is already in the database.")
+@with_appcontext
 def demo_command(force):
     """Build the embedded demo event (G40 network day, Zaanstad)."""
-    from kiosk import demo
-
     db = get_db()
     if demo.has_event(db) and not force:
         fail("the database already holds an event; use --force to replace it")
@@ -58,10 +61,9 @@ def import_group():
 
 @import_group.command("attendees")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
 def import_attendees_command(file):
     """Import or update attendees from FILE (.csv or .xlsx); all or nothing."""
-    from kiosk.imports import importer
-
     try:
         report = importer.import_attendees(get_db(), file)
     except importer.ImportRejected as rejected:
@@ -71,10 +73,9 @@ def import_attendees_command(file):
 
 @import_group.command("program")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
 def import_program_command(file):
     """Import or update rooms, time blocks and sessions from FILE (.csv or .xlsx); all or nothing."""
-    from kiosk.imports import importer
-
     try:
         report = importer.import_program(get_db(), file)
     except importer.ImportRejected as rejected:
@@ -91,10 +92,9 @@ def user_group():
 @click.argument("email")
 @click.option("--role", type=click.Choice(["organiser", "host"]), default="organiser", show_default=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when left out.")
+@with_appcontext
 def user_add_command(email, role, password):
     """Create an account for EMAIL with a password."""
-    from kiosk.data import accounts
-
     try:
         accounts.add_user(get_db(), email, password, role)
     except accounts.AccountError as error:
@@ -104,10 +104,9 @@ def user_add_command(email, role, password):
 
 @user_group.command("logout")
 @click.argument("email")
+@with_appcontext
 def user_logout_command(email):
     """End every login of EMAIL on every device (a lost tablet, a host who left)."""
-    from kiosk.data import accounts
-
     ended = accounts.end_logins_of(get_db(), email, actor="cli")
     if ended is None:
         fail(f"no user with e-mail {email}")
@@ -124,27 +123,24 @@ def station_group():
 @click.option("--mode", type=click.Choice(["entrance", "room"]), required=True)
 @click.option("--room", "room_name", help="The room this door station counts (with --mode room).")
 @click.option("--staffed", is_flag=True, help="A staffed desk: also search attendees and check in by hand.")
+@with_appcontext
 def station_add_command(name, mode, room_name, staffed):
     """Create a station; prints its one-time pairing URL and its API token."""
-    from kiosk.stations import views as stations
-    from kiosk.data import accounts
-
     try:
         station, token, pairing_secret = accounts.add_station(
             get_db(), name, mode=mode, room_name=room_name, staffed=staffed
         )
     except accounts.AccountError as error:
         fail(str(error))
-    click.echo(stations.pairing_url(pairing_secret))
+    click.echo(pairing_url(pairing_secret))
     click.echo(f"token: {token}")
 
 
 @station_group.command("revoke")
 @click.argument("name")
+@with_appcontext
 def station_revoke_command(name):
     """Revoke station NAME: its token and cookie stop working at once."""
-    from kiosk.data import accounts
-
     if not accounts.revoke_station(get_db(), name, actor="cli"):
         fail(f"no active station named {name!r}")
     click.echo(f"station revoked: {name}")
@@ -159,10 +155,9 @@ def station_revoke_command(name):
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Certificate (PEM) to serve HTTPS with.")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Private key (PEM) for --cert.")
 @click.option("--demo-if-empty", is_flag=True, help="Build the demo event when the database holds none.")
+@with_appcontext
 def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_empty):
     """Serve Kiosk with granian, a production HTTP server."""
-    from kiosk.serving import server
-
     server.serve(
         current_app._get_current_object(),
         host=host,
@@ -176,17 +171,67 @@ def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_em
     )
 
 
-def _add_capability_commands():
-    """Commands that live beside their capability's blueprint."""
-    from kiosk.badges.views import badges_command
-    from kiosk.maintenance import backup_command, purge_command
-
-    main.add_command(badges_command, "badges")
-    main.add_command(backup_command, "backup")
-    main.add_command(purge_command, "purge")
+@main.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create or upgrade the database schema."""
+    migrate(get_db())
+    click.echo(f"database ready: {current_app.config['DATABASE']}")
 
 
-_add_capability_commands()
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--force", is_flag=True, help="Replace FILE when it exists.")
+@with_appcontext
+def backup_command(file, force):
+    """Copy the database to FILE while the server runs (SQLite's online backup)."""
+    target = Path(file)
+    if target.resolve() == Path(current_app.config["DATABASE"]).resolve():
+        fail("the backup must go to another file than the database itself")
+    if target.exists() and not force:
+        fail(f"{file} exists; use --force to replace it")
+    try:
+        pages = maintenance.backup(get_db(), target)
+    except (OSError, sqlite3.Error, RuntimeError) as error:
+        fail(f"backup failed: {error}")
+    click.echo(f"backup written: {file} ({pages} pages, {target.stat().st_size} bytes)")
+
+
+@main.command("purge")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def purge_command(yes):
+    """Remove personal data after the event, keeping anonymous counts."""
+    if not yes:
+        click.confirm(
+            "This removes every name, e-mail address, registration id and badge code for good. Continue?",
+            abort=True,
+        )
+    done = maintenance.purge(get_db())
+    click.echo(
+        f"personal data purged: {done['attendees']} attendees, {done['badges']} badges removed, "
+        f"{done['scans']} scans and {done['audit']} audit lines scrubbed; counts kept"
+    )
+
+
+
+
+@main.command("badges")
+@click.option("--layout", type=click.Choice(list(LAYOUTS)), required=True, help="Badge layout.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The PDF file to write.")
+@click.option("--organisation", help="Only attendees of this organisation.")
+@click.option("--not-printed", is_flag=True, help="Only badges that were never printed.")
+@with_appcontext
+def badges_command(layout, out, organisation, not_printed):
+    """Write badges to a PDF and mark them printed (all, one organisation, or those not yet printed).
+
+    Registered attendees without a badge code get one first; cancelled attendees are left out.
+    """
+    try:
+        count, pages = write_pdf(get_db(), out, layout=layout, organisation=organisation, not_printed=not_printed)
+    except (NothingToPrint, FontsMissing) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {count} badges ({layout}, {pages} page{'s' if pages != 1 else ''}) to {out}")
 
 
 if __name__ == "__main__":  # `python -m kiosk.cli serve`, as the live-server test fixture starts it

@@ -13,8 +13,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.imports import importer
+from kiosk.data import event_data
+from kiosk.data.event_data import has_event  # noqa: F401  (callers ask the demo module)
+from kiosk.data.imports import add_occupancy_rows
 from kiosk.db import immediate
+from kiosk.imports import importer
 from kiosk.text import fold
 
 DATA = Path(__file__).parent / "demo_data"
@@ -124,11 +127,6 @@ ROLES = [
 DIETS = [("", 0.8), ("vegetarisch", 0.12), ("veganistisch", 0.03), ("glutenvrij", 0.03), ("halal", 0.02)]
 
 
-def has_event(db):
-    """Whether the database already holds an event."""
-    return db["event"].exists() and db.execute("SELECT count(*) FROM event").fetchone()[0] > 0
-
-
 def today_in_amsterdam():
     """The date at the venue, so the demo's sessions run 'now' for whoever tries it."""
     return datetime.now(ZoneInfo(EVENT["timezone"])).date()
@@ -211,28 +209,6 @@ def attendees_csv(*, attendees=350, seed=13):
     return out.getvalue().encode("utf-8")
 
 
-def _event_tables(db):
-    """Every table holding event data, children before parents, so deleting in this order keeps FKs valid."""
-    seeds = {"event", "rooms", "blocks", "sessions", "attendees", "choices", "badges", "badge_prints", "stations",
-             "scans", "presence", "occupancy"}
-    tables = [t for t in db.table_names() if not t.startswith(("sqlite_", "_"))]
-    parents = {t: {fk.other_table for fk in db[t].foreign_keys} - {t} for t in tables}
-    chosen = {t for t in seeds if t in parents}
-    while True:
-        more = {t for t in tables if t not in chosen and parents[t] & chosen}
-        if not more:
-            break
-        chosen |= more
-    order, done = [], set()
-    # Children first: a table goes once every table that references it has gone.
-    while len(order) < len(chosen):
-        for t in sorted(chosen - done):
-            if not any(t in parents[c] for c in chosen - done - {t}):
-                order.append(t)
-                done.add(t)
-    return order
-
-
 def build_demo(db, *, event_date=None, attendees=350, seed=13):
     """Replace the event data in DB with the demo event, in one transaction; returns the counts.
 
@@ -246,15 +222,10 @@ def build_demo(db, *, event_date=None, attendees=350, seed=13):
     program = importer.read_table(program_csv(), "programma.csv")
     people = importer.read_table(attendees_csv(attendees=attendees, seed=seed), "deelnemers.csv") if attendees else None
     with immediate(db):
-        for table in _event_tables(db):
-            db.execute(f"DELETE FROM [{table}]")
-        db["event"].insert(dict(EVENT, id=1, date=event_date.isoformat()))
+        event_data.clear(db)
+        event_data.insert_event(db, dict(EVENT, id=1, date=event_date.isoformat()))
         importer.apply_program(db, program)
         added = importer.apply_attendees(db, people)["added"] if people else 0
-        db.execute("INSERT OR IGNORE INTO occupancy (room_id, inside, anonymous) SELECT id, 0, 0 FROM rooms")
+        add_occupancy_rows(db)
         importer.record_audit(db, "demo", "build demo", f"{added} attendees, event date {event_date}")
-    return {
-        "attendees": db.execute("SELECT count(*) FROM attendees").fetchone()[0],
-        "sessions": db.execute("SELECT count(*) FROM sessions").fetchone()[0],
-        "rooms": db.execute("SELECT count(*) FROM rooms").fetchone()[0],
-    }
+    return event_data.counts(db)

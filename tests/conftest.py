@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
+from flask.testing import FlaskCliRunner, FlaskClient
 
 from kiosk import create_app
+from kiosk.cli import main as kiosk_cli
 from kiosk.data import accounts
 from kiosk.db import connect, migrate
+from kiosk.serving import install
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGANISER = ("organiser@example.org", "correct horse battery")
@@ -28,9 +30,17 @@ class EnglishClient(FlaskClient):
         self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
 
 
+class KioskCliRunner(FlaskCliRunner):
+    """runner.invoke(args=[...]) runs the `kiosk` command group against the test's app."""
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        return super().invoke(cli or kiosk_cli, args, **kwargs)
+
+
 def make_app(config):
     app = create_app(config)
     app.test_client_class = EnglishClient
+    app.test_cli_runner_class = KioskCliRunner
     return app
 
 
@@ -94,6 +104,13 @@ def demo_app(tmp_path, demo_template):
             "PUBLIC_URL": "http://kiosk.test",
         }
     )
+
+
+@pytest.fixture
+def served_app(demo_app):
+    """demo_app with what `kiosk serve` installs around it (kiosk.serving): the same object, served."""
+    install(demo_app)
+    return demo_app
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 import pytest
 
 from kiosk.data import attendees
+from kiosk.data.event import get_event, local_time, save_event
+from kiosk.db import connect, migrate
 from kiosk.text import fold
 
 
@@ -63,3 +65,15 @@ def test_names_with_html_are_escaped(organiser_client, demo_db):
     page = organiser_client.get("/admin/attendees?q=xss").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_save_event_keeps_one_event_and_its_time_zone(tmp_path):
+    db = connect(tmp_path / "k.db")
+    migrate(db)
+    assert get_event(db) is None
+    save_event(db, name="Netwerkdag", date="2026-06-12", venue="Zaanstad")
+    save_event(db, name="G40 Netwerkdag", date="2026-06-13", timezone_name="Europe/London", language="en")
+    assert db.execute("SELECT count(*) FROM event").fetchone()[0] == 1
+    event = get_event(db)
+    assert (event["name"], event["date"], event["venue"], event["language"]) == ("G40 Netwerkdag", "2026-06-13", "", "en")
+    assert local_time(event, "2026-06-13T08:12:00+00:00") == "09:12"

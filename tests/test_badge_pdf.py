@@ -4,11 +4,19 @@ import pypdfium2
 import pytest
 import zxingcpp
 
-from kiosk.badges.layouts import LAYOUTS, MIN_MODULE_MM, QR, QUIET_ZONE, Text, badge_items, fit_text
+import qrcode
+import qrcode.constants
+
+from kiosk.badges import qr as badge_qr
+from kiosk.badges.fitting import fit_text
+from kiosk.badges.items import Text, badge_items
+from kiosk.badges.layouts import LAYOUTS
 from kiosk.badges.pdf import render_pdf
+from kiosk.badges.qr import MIN_MODULE_MM, QR, QUIET_ZONE, qr_runs
 from kiosk.data import printing
 from kiosk.data.badges import current_badge, issue_badge, new_code, short_form
 from kiosk.db import connect, migrate, now_utc
+from kiosk.serving import qr_masks
 
 PT_PER_MM = 72 / 25.4
 LONG_NAME = "Maria Magdalena Theodora van den Boogaard-Oppenheimer-Schimmelpenninck"
@@ -187,14 +195,38 @@ def test_missing_badges_are_listed_and_issued(db):
     assert printing.missing_badges(db) == []
 
 
-def test_fast_mask_choice_matches_qrcode():
-    import qrcode
-    import qrcode.constants
+def test_qr_runs_draw_exactly_the_matrix_qrcode_makes():
+    for code in [new_code() for _ in range(50)] + ["K1-AAAAAAAAAAAAAAAAA", "https://example.org/a-longer-text"]:
+        reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)
+        reference.add_data(code)
+        reference.make(fit=True)
+        modules, runs = qr_runs(code)
+        drawn = [[False] * modules for _ in range(modules)]
+        for row, first, length in runs:
+            drawn[row][first : first + length] = [True] * length
+        assert drawn == reference.get_matrix(), code
 
-    from kiosk.badges.layouts import qr_matrix
 
+def test_the_fast_mask_choice_of_kiosk_serve_still_matches_qrcode():
+    """kiosk.serving.qr_masks reads qrcode internals: this fails when a qrcode release changes them."""
+    import qrcode.main
+
+    assert hasattr(qrcode.main, "precomputed_qr_blanks") and hasattr(qrcode.QRCode, "setup_type_info"), (
+        "qrcode changed the internals kiosk.serving.qr_masks uses: fix it or drop it, then pin qrcode again"
+    )
     for code in [new_code() for _ in range(200)] + ["K1-AAAAAAAAAAAAAAAAA", "https://example.org/a-longer-text"]:
         reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)
         reference.add_data(code)
         reference.make(fit=True)
-        assert qr_matrix(code) == reference.get_matrix(), code
+        matrix = [[c == "1" for c in line] for line in qr_masks.fast_qr_lines(code)]
+        assert matrix == reference.get_matrix(), f"qrcode now makes another matrix for {code}"
+
+
+def test_installing_the_fast_masks_keeps_the_badges_qr():
+    code = new_code()
+    public = qr_runs(code)
+    qr_masks.install()
+    try:
+        assert qr_runs(code) == public
+    finally:
+        badge_qr.use_lines_maker(badge_qr.qr_lines)

@@ -7,9 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from kiosk.checkin.messages import with_message
+from kiosk.checkin.service import Result
 from kiosk.data import scans as scans_data
 from kiosk.data.badges import issue_badge, short_form
 from kiosk.db import connect
+from kiosk.outcomes import Outcome
 from tests.conftest import make_station, station_client
 
 HX = {"HX-Request": "true"}
@@ -322,3 +325,12 @@ def test_kiosk_screen_speaks_the_language_of_its_answers(demo_app, demo_db):
     assert '<html lang="nl">' in page
     answer = scan(client, badge_of(demo_db, 6)[3])
     assert "Welkom" in text(answer) and "Ingecheckt" in text(answer)
+
+
+def test_a_message_comes_on_a_new_result_and_a_stored_answer_reads_back(app):
+    """with_message gives a new Result and leaves the one it was given as it was."""
+    with app.test_request_context():
+        result = Result.from_answer({"outcome": "unknown", "attendee": None, "left_room_id": None, "scan_id": 7})
+        said = with_message(result, None)
+    assert result.outcome is Outcome.UNKNOWN and result.message == "" and result.scan_id == 7
+    assert said.message and said.scan_id == 7 and said.outcome is Outcome.UNKNOWN

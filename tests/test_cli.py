@@ -3,6 +3,7 @@
 import re
 
 import click
+from click.testing import CliRunner
 import pytest
 
 from kiosk.cli import main
@@ -66,3 +67,39 @@ def test_user_logout_ends_every_login_of_that_user(runner, db):
         "cli", "end logins", "host@example.org: 2")
     unknown = runner.invoke(args=["user", "logout", "nobody@example.org"])
     assert unknown.exit_code == 1 and "no user with e-mail nobody@example.org" in unknown.output
+
+
+def test_kiosk_help_lists_only_kiosk_options_and_touches_no_database(tmp_path, monkeypatch):
+    """`kiosk --help` is Kiosk's own: no Flask -e/-A/--debug, and no app is built for it."""
+    monkeypatch.setenv("KIOSK_INSTANCE", str(tmp_path / "instance"))
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "Kiosk: event check-in" in result.output
+    for flask_text in ("--env-file", "--app", "--debug", "dotenv", "FLASK_"):
+        assert flask_text not in result.output
+    options = re.findall(r"^\s+(-\S+)", result.output.split("Options:")[1].split("Commands:")[0], re.M)
+    assert options == ["--help"]
+    commands = re.findall(r"^  (\S+)  ", result.output.split("Commands:")[1], re.M)
+    assert commands == ["backup", "badges", "demo", "import", "init-db", "purge", "serve", "station", "user"]
+    assert not (tmp_path / "instance").exists()
+
+
+@pytest.mark.parametrize("path", [path for path, _ in all_commands(main)], ids=" ".join)
+def test_every_command_prints_its_help(path):
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: main {' '.join(path)} [OPTIONS]")
+    assert "--debug" not in result.output and "--app" not in result.output
+
+
+def test_kiosk_command_builds_the_app_from_the_environment(tmp_path, monkeypatch):
+    """Run as the console script does: the app comes from KIOSK_INSTANCE and KIOSK_DB."""
+    database = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("KIOSK_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("KIOSK_DB", str(database))
+    result = CliRunner().invoke(main, ["init-db"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"database ready: {database}\n"
+    assert database.exists() and (tmp_path / "instance" / "secret_key").exists()
+    demo = CliRunner().invoke(main, ["demo"])
+    assert demo.exit_code == 0 and demo.output.endswith(f"rooms in {database}\n")

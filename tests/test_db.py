@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from kiosk.db import connect, immediate, migrate, migrations
+from kiosk.db import connect, immediate, migrate, migrations, savepoint
 
 
 def test_connection_settings(tmp_path):
@@ -76,63 +76,23 @@ def test_a_nested_write_transaction_joins_the_outer_one(tmp_path):
     assert other.execute("SELECT count(*) FROM rate_limits").fetchone()[0] == 3
 
 
-CHECKPOINTER_SCRIPT = """
-import os, shutil, sqlite3, sys, time
-from kiosk.db import SAFETY_CHECKPOINT_PAGES, connect, migrate, start_checkpointer
-path, copy = sys.argv[1], sys.argv[2]
-connect(path).close()
-start_checkpointer(path, every=0.1)
-db = connect(path)  # opened after: the writer's own checkpoint is only the safety net
-assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == SAFETY_CHECKPOINT_PAGES == 10_000
-migrate(db)
-for n in range(200):
-    db.execute("INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES ('test', ?, 0, 1)", [str(n)])
-time.sleep(0.6)
-shutil.copy(path, copy)  # the database file alone, without its WAL
-print(sqlite3.connect(copy).execute("SELECT count(*) FROM rate_limits").fetchone()[0])
-# The thread copied all of the WAL in the pause, so the next burst of writes starts it over
-# from its beginning: the file does not grow.
-wal = os.path.getsize(path + "-wal")
-for n in range(200):
-    db.execute("INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES ('again', ?, 0, 1)", [str(n)])
-print(wal, os.path.getsize(path + "-wal"))
-"""
-
-
-def test_the_checkpointer_thread_copies_the_wal_into_the_database_file(tmp_path):
-    """A server worker's checkpoints happen in a thread of its own, outside any request, and a
-    pause in the writes lets the WAL start over (run in a subprocess: the thread lives as long
-    as its process)."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    result = subprocess.run(
-        [sys.executable, "-c", CHECKPOINTER_SCRIPT, str(tmp_path / "k.db"), str(tmp_path / "copy.db")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    copied, wal_sizes = result.stdout.split("\n", 1)
-    assert copied == "200"
-    wal_before, wal_after = map(int, wal_sizes.split())
-    assert wal_before > 200 * 4096 and wal_after == wal_before  # restarted, without the writers' own checkpoint
-
-
-def test_the_checkpointer_waits_longer_in_a_pause_and_comes_back_soon_when_writes_resume():
-    from kiosk.db import next_checkpoint_wait
-
-    def wait(previous, state, last):
-        return next_checkpoint_wait(previous, state, last, every=0.025, idle=0.5)
-
-    assert wait(0.025, (0, 120, 80), (0, 60, 60)) == 0.025  # frames left to copy
-    assert wait(0.025, (0, 120, 120), (0, 120, 80)) == 0.025  # all copied just now: look once more
-    assert wait(0.025, (0, 120, 120), (0, 120, 120)) == 0.05  # nothing new: wait twice as long
-    assert wait(0.4, (0, 120, 120), (0, 120, 120)) == 0.5  # up to the idle wait
-    assert wait(0.5, (0, 130, 120), (0, 120, 120)) == 0.025  # writes again
-    assert wait(0.5, (0, 14, 14), (0, 120, 120)) == 0.025  # the WAL started over with new writes
-    assert wait(0.5, None, (0, 120, 120)) == 0.025  # busy: try again soon
-    assert wait(0.5, (1, -1, -1), (1, -1, -1)) == 0.025
+def test_a_failing_savepoint_undoes_only_its_own_writes(tmp_path):
+    """A step that raises is undone and its error kept; the transaction goes on and commits the rest."""
+    db = connect(tmp_path / "k.db")
+    migrate(db)
+    insert = "INSERT INTO rate_limits (bucket, key, window_start, hits) VALUES (?, ?, 0, 1)"
+    with immediate(db):
+        with savepoint(db) as kept:
+            db.execute(insert, ["kept", "a"])
+        with savepoint(db) as undone:
+            db.execute(insert, ["undone", "a"])
+            raise RuntimeError("this step fails")
+    assert kept.error is None and str(undone.error) == "this step fails"
+    assert db.execute("SELECT bucket FROM rate_limits").fetchall() == [("kept",)]
+    with pytest.raises(KeyboardInterrupt), immediate(db), savepoint(db):
+        db.execute(insert, ["interrupted", "a"])
+        raise KeyboardInterrupt  # not an Exception: the whole transaction is rolled back
+    assert db.execute("SELECT bucket FROM rate_limits").fetchall() == [("kept",)]
 
 
 def test_scan_indexes_become_partial_and_still_answer_every_lookup(tmp_path):

@@ -12,14 +12,13 @@ import shutil
 import threading
 import time
 
-from conftest import ORGANISER, LiveServer, login, make_station
-from kiosk import create_app
+from conftest import ORGANISER, LiveServer, login, make_app, make_station
 from kiosk.data.scans import kept_state, replay
 from kiosk.db import connect
 
 
 def runner_on(path):
-    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
+    app = make_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
     return app, app.test_cli_runner()
 
 

@@ -13,7 +13,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from conftest import make_station
 from kiosk import create_app
+from kiosk.api.views import OPENAPI
 from kiosk.db import connect
+from kiosk.outcomes import SCAN_OUTCOMES
 
 CALLS = {"count": 0}
 
@@ -59,3 +61,16 @@ def test_openapi_document_is_served_to_anyone(client):
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/scans", "/rooms"}
     assert document["components"]["securitySchemes"]["station"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_openapi_document_matches_the_routes_and_outcomes(app):
+    """The document (kiosk/api/openapi.json) names every /api/v1 route with its methods, and the Outcome enum."""
+    prefix = OPENAPI["servers"][0]["url"]
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(prefix + "/") and rule.rule != prefix + "/openapi.json":
+            routes[rule.rule.removeprefix(prefix)] = {method.lower() for method in rule.methods - {"HEAD", "OPTIONS"}}
+    documented = {path: set(operations) for path, operations in OPENAPI["paths"].items()}
+    assert documented == routes
+    answer = OPENAPI["paths"]["/scans"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["properties"]["outcome"]["enum"] == [str(outcome) for outcome in SCAN_OUTCOMES]

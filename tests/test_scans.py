@@ -205,15 +205,42 @@ def test_the_schedule_empties_rooms_when_their_session_ends_once(db):
     for person in people:
         scans.record_scan(db, station=station, attendee_id=person, now=at(11, 5))
     assert inside(db, "Trouwzaal", at(12, 14)) == 3
-    # Ochtendsessies end at 12:15; the next read after that empties the room.
+    # Ochtendsessies end at 12:15; from then on every reader counts the room as empty,
+    # and reading writes nothing: the clear is recorded by the next write.
     assert inside(db, "Trouwzaal", at(12, 16)) == 0
+    assert rooms_data.room_live(db, room_id(db, "Trouwzaal"), now=at(12, 16))["inside"] == 0
     clears = db.execute("SELECT count(*) FROM scans WHERE kind = 'clear' AND room_id = ?", [room_id(db, "Trouwzaal")]).fetchone()[0]
-    assert clears == 1
+    assert clears == 0
     # Someone arriving early for the afternoon session stays counted: the clear is not repeated.
     early = chose(db, "Slimme duurzame verstedelijking – Leefomgeving en stedelijke transformatie", exclude=people)[0]
     scans.record_scan(db, station=station, attendee_id=early, now=at(12, 40))
     assert inside(db, "Trouwzaal", at(13, 0)) == 1
     assert db.execute("SELECT count(*) FROM scans WHERE kind = 'clear' AND room_id = ?", [room_id(db, "Trouwzaal")]).fetchone()[0] == 1
+    assert consistent(db)
+
+
+def test_readers_count_a_due_clear_without_writing(db):
+    """After a session ends, every reader shows its room empty, and none of them writes: GET never writes."""
+    station = door(db, "Trouwzaal")
+    people = chose(db, "Sociale Pijler", count=2)
+    for person in people:
+        scans.record_scan(db, station=station, attendee_id=person, now=at(11, 5))
+    scans.count_anonymous(db, room_id(db, "Trouwzaal"), +1, now=at(11, 6))
+    trouwzaal, ended = room_id(db, "Trouwzaal"), at(12, 20)
+    before = db.conn.total_changes
+    assert {room["id"]: room["inside"] for room in rooms_data.occupancy(db, ended)}[trouwzaal] == 0
+    live = rooms_data.room_live(db, trouwzaal, now=ended)
+    assert (live["inside"], live["anonymous"]) == (0, 0)
+    assert live["version"] == rooms_data.room_version(db, trouwzaal, ended)
+    assert rooms_data.wall(db, now=ended)["in_rooms"] == 0
+    attendance = rooms_data.session_attendance(db, session_id(db, "Sociale Pijler"), now=ended)
+    assert attendance["inside"] == [] and {person["id"] for person in attendance["missing"]} >= set(people)
+    assert all(person["where_now"] is None for person in attendance["missing"] if person["id"] in people)
+    assert db.conn.total_changes == before
+    # The clear the readers counted is recorded by a writer, once.
+    assert trouwzaal in scans.clear_ended_sessions(db, now=ended)
+    assert scans.clear_ended_sessions(db, now=ended) == []
+    assert rooms_data.occupancy(db, ended, schedule=False) == rooms_data.occupancy(db, ended)
     assert consistent(db)
 
 

@@ -25,8 +25,9 @@ from flask import url_for
 
 from conftest import HOST, ORGANISER, login, make_station
 from kiosk import create_app
+from kiosk.data import limits
 from kiosk.data.badges import ALPHABET
-from kiosk.db import connect
+from kiosk.db import connect, migrate
 from kiosk.text import fold
 
 EVIL_NAME = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -176,6 +177,23 @@ def test_badge_code_guessing_is_limited_per_client_address_across_stations(demo_
     elsewhere = client.post("/api/v1/scans", json={"code": "K1-NOPE"}, headers={"Authorization": f"Bearer {tokens[0]}"},
                             environ_base={"REMOTE_ADDR": "10.0.2.2"})
     assert elsewhere.status_code == 200
+    db.close()
+
+
+def test_rate_limit_windows_count_every_key_and_start_over_when_they_end(tmp_path):
+    db = connect(tmp_path / "k.db")
+    migrate(db)
+    station, client = ("guess", 7, (2, 60)), ("guess-client", "10.0.3.1", (3, 60))
+    assert [limits.count_hits(db, [client, station]) for _ in range(3)] == [False, False, True]
+    # Blocked once a window holds its limit, for either key; counting stays with the hits.
+    assert limits.any_blocked(db, [station])
+    assert limits.any_blocked(db, [("guess", 8, (2, 60)), client])
+    assert not limits.any_blocked(db, [("guess", 8, (2, 60)), ("guess-client", "10.0.3.2", (3, 60))])
+    # A window older than its seconds starts over at one hit.
+    db.execute("UPDATE rate_limits SET window_start = window_start - 61")
+    assert not limits.any_blocked(db, [station, client])
+    assert not limits.count_hits(db, [station])
+    assert db.execute("SELECT hits FROM rate_limits WHERE bucket = 'guess' AND key = '7'").fetchone()[0] == 1
     db.close()
 
 

@@ -9,6 +9,7 @@ every accepted connection has TCP keepalive on (its timer read from /proc/net/tc
 """
 
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -17,7 +18,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import ROOT, free_port
+from cryptography.hazmat.primitives import serialization
+
+from kiosk.db import connect
+from kiosk.serving.server import KEEPALIVE_IDLE_SECONDS, ensure_certificate
+from tests.conftest import ROOT, free_port, make_station
 
 
 def serve(tmp_path, *args):
@@ -85,10 +90,6 @@ def test_plain_http_serves_the_demo_and_prints_an_organiser(tmp_path):
 
 def test_https_with_the_organisers_own_certificate_and_a_key_in_the_older_format(tmp_path):
     """--cert and --key: a key in the traditional "BEGIN EC PRIVATE KEY" form serves as well as PKCS#8."""
-    from cryptography.hazmat.primitives import serialization
-
-    from kiosk.serving.server import ensure_certificate
-
     made = tmp_path / "made"
     made.mkdir()
     cert, pkcs8 = ensure_certificate(made)
@@ -109,8 +110,6 @@ def test_https_with_the_organisers_own_certificate_and_a_key_in_the_older_format
 
 def test_a_worker_that_dies_is_replaced(tmp_path):
     """The server stays up all day: a killed worker process is started again and serves."""
-    import signal
-
     process, port, _env = serve(tmp_path, "--demo-if-empty")
     try:
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
@@ -144,9 +143,6 @@ def stalled_post(port, path, body, headers=""):
 def test_uploads_that_stall_do_not_hold_up_the_other_pages(live_server):
     """A body that comes slowly or never (a tablet off the Wi-Fi mid-request) is waited for
     before the request takes one of the two places other requests share."""
-    from kiosk.db import connect
-    from tests.conftest import make_station
-
     _station, token, _secret = make_station(connect(live_server.database_path), "Stalling")
     body = b'{"code": "K1-NOTAREALBADGECODE12"}'
     # A cookie sends the scan through Flask, like an organiser's form or upload.
@@ -167,8 +163,6 @@ def test_uploads_that_stall_do_not_hold_up_the_other_pages(live_server):
 
 def test_connections_are_dropped_when_the_device_stops_answering(live_server):
     """TCP keepalive is on for every connection the server accepts (Linux shows its timer)."""
-    from kiosk.serving.server import KEEPALIVE_IDLE_SECONDS
-
     with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
         time.sleep(0.2)
         client_port = sock.getsockname()[1]

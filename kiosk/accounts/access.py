@@ -2,8 +2,9 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, has_request_context, redirect, request, url_for
+from flask import abort, current_app, g, has_request_context, redirect, url_for
 from flask_login import UserMixin, current_user
+from htmx_flask import make_response, request
 
 from kiosk.data import accounts as data
 from kiosk.db import get_db
@@ -37,12 +38,13 @@ class User(UserMixin):
 
 @login_manager.user_loader
 def load_user(login_token):
+    """The user of a session cookie's login token, or None once that login ended."""
     row = data.user_for_login(get_db(), login_token)
     return User(row, login_token) if row else None
 
 
 def allow(*roles):
-    """Mark a view as open to ROLES; views without a mark are for organisers only (see security.gate)."""
+    """Mark a view as open to ROLES; views without a mark are for organisers only (see gate)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
@@ -65,7 +67,8 @@ def signed_in_user():
 
     A request without cookies (a scanner app with its bearer token) cannot carry a login, so it
     skips Flask-Login's session checks: they were a tenth of the scan API's time. Outside a
-    request (the scan API's fast path, api.ScanFastPath) nobody is signed in either.
+    request (the scan API's fast path under `kiosk serve`, kiosk.serving.fastpath) nobody is
+    signed in either.
     """
     if not has_request_context() or not request.cookies or not current_user.is_authenticated:
         return None
@@ -73,6 +76,7 @@ def signed_in_user():
 
 
 def signed_in_user_id():
+    """The id of the signed-in user, or None."""
     user = signed_in_user()
     return int(user.id) if user else None
 
@@ -127,19 +131,17 @@ def gate():
         return api_refusal(401 if not (signed_in_user() or g.station) else 403)
     if signed_in_user() or g.station:
         abort(403)
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         # A live page polling after its login ended (logged out in another tab, `kiosk user
         # logout`): a redirect would be followed and the login form swapped into the room's
         # card. HX-Redirect sends the whole page to the login form, and back here after it.
-        response = current_app.response_class(status=401)
-        response.headers["HX-Redirect"] = url_for("accounts.login", next=_page_url())
-        return response
+        return make_response("", 401, redirect=url_for("accounts.login", next=_page_url()))
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 
 def _page_url():
     """The page an HTMX request came from (path and query), when it is on this site."""
-    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    page = urlsplit(request.htmx.current_url or "")
     if page.netloc == request.host and page.path.startswith("/"):
         return page.path + (f"?{page.query}" if page.query else "")
     return request.path

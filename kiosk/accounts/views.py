@@ -1,4 +1,4 @@
-"""Logging in and out, and who may open which page."""
+"""Logging in and out, and choosing the language."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -12,9 +12,11 @@ from kiosk.web.security import safe_next_url
 
 bp = Blueprint("accounts", __name__)
 
+
 @bp.get("/login")
 @public
 def login():
+    """The login form; a signed-in user goes to the overview."""
     if current_user.is_authenticated:
         return redirect(url_for("admin.overview"))
     return render_template("accounts/login.html", next=request.args.get("next", ""))
@@ -23,8 +25,9 @@ def login():
 @bp.post("/login")
 @public
 def login_post():
+    """Sign in, limited per client address; then on to NEXT or the user's start page."""
     email = request.form.get("email", "")
-    if limiter_hit("login", request.remote_addr, limit=current_app.config.get("LOGIN_LIMIT", (10, 300))):
+    if limiter_hit("login", request.remote_addr, limit=current_app.config["LOGIN_LIMIT"]):
         flash(_("Too many attempts. Wait a few minutes and try again."), "error")
         return render_template("accounts/login.html", next=request.form.get("next", ""), email=email), 429
     user = data.authenticate(get_db(), email, request.form.get("password", ""))
@@ -44,6 +47,7 @@ def login_post():
 @bp.post("/logout")
 @allow("host", "organiser")
 def logout():
+    """End this login on the server and in the browser."""
     data.end_login(get_db(), current_user.login_token)
     logout_user()
     session.clear()
@@ -53,6 +57,7 @@ def logout():
 @bp.post("/language")
 @public
 def set_language():
+    """Remember the chosen language for this browser."""
     language = request.form.get("language")
     if language in current_app.config["LANGUAGES"]:
         session["language"] = language

@@ -7,6 +7,7 @@ from flask import Blueprint, Response
 from flask_babel import gettext as _
 
 from kiosk.accounts.access import organiser_required
+from kiosk.data import attendees as attendees_data
 from kiosk.data.event import get_event, local_time
 from kiosk.db import get_db
 
@@ -23,19 +24,6 @@ def neutralise(value):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def attendee_rows(db):
-    """Every attendee with check-in time and current room, in name order."""
-    return list(
-        db.query(
-            """SELECT attendees.registration_id, attendees.name, attendees.email, attendees.organisation,
-                      attendees.role, attendees.status, presence.checked_in_at, rooms.name AS room
-               FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
-               LEFT JOIN rooms ON rooms.id = presence.room_id
-               ORDER BY attendees.last_name, attendees.first_name, attendees.id"""
-        )
-    )
-
-
 def attendees_csv(db):
     """The attendee list as CSV text: semicolons and a byte order mark, as Dutch Excel opens it."""
     event = get_event(db)
@@ -46,7 +34,7 @@ def attendees_csv(db):
         [_("Registration id"), _("Name"), _("E-mail"), _("Organisation"), _("Role"), _("Status"),
          _("Checked in"), _("Checked in at"), _("Room now")]
     )
-    for row in attendee_rows(db):
+    for row in attendees_data.export_rows(db):
         writer.writerow(
             neutralise(cell)
             for cell in (

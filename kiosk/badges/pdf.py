@@ -6,14 +6,15 @@ from reportlab import rl_config
 from reportlab.lib.colors import HexColor
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from kiosk.badges.layouts import LAYOUTS, QR, Line, Text, badge_items, get_layout, register_fonts, sheets
-
-__all__ = ["LAYOUTS", "render_pdf"]
+from kiosk.badges.fitting import register_fonts
+from kiosk.badges.items import Line, Text, badge_items
+from kiosk.badges.layouts import get_layout, sheets
+from kiosk.badges.qr import QR
 
 MM = 72 / 25.4
-# Binary (Flate only) streams instead of reportlab's ASCII85 default: a fifth smaller and,
-# without reportlab's C accelerator, seconds faster for a thousand badges. Nothing needs
-# a 7-bit-clean PDF, and only badge PDFs use reportlab in this app.
+# Binary (Flate only) streams instead of reportlab's ASCII85 default: smaller files, and
+# without reportlab's C accelerator much faster to write (benchmarks/bench_badges.py).
+# Nothing needs a 7-bit-clean PDF, and only badge PDFs use reportlab in this app.
 rl_config.useA85 = 0
 CROP_MARK_WIDTH = 0.2  # mm
 

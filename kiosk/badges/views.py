@@ -1,22 +1,18 @@
 """Badges: print views and PDFs on sheet and label layouts, the print log, reprints and reissues."""
 
-import os
-import tempfile
-
-import click
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 
 from kiosk.accounts.access import actor_name, organiser_required
-from kiosk.badges.layouts import LAYOUTS, QR, badge_items, qr_runs, sheets
+from kiosk.badges import qr
+from kiosk.badges.items import badge_items
+from kiosk.badges.layouts import DESK_LAYOUT, LAYOUTS, sheets
 from kiosk.badges.pdf import render_pdf
-from kiosk.data import printing
-from kiosk.data.event import get_event
+from kiosk.badges.service import event_name
+from kiosk.data import attendees, printing
 from kiosk.db import get_db
-from kiosk.web.rendering import render, wants_fragment
+from kiosk.web.rendering import render, render_fragment, wants_fragment
 
 bp = Blueprint("badges", __name__, url_prefix="/badges")
 
@@ -26,7 +22,6 @@ LAYOUT_LABELS = {
     "label-62": _l("62 × 100 mm label — Brother QL roll, one per label"),
 }
 PAPER = {"a6": _l("A4 paper"), "card-80x50": _l("A4 badge sheets (2 × 5, 80 × 50 mm)"), "label-62": _l("62 mm continuous roll")}
-DESK_LAYOUT = "label-62"
 
 
 def _selection(values):
@@ -66,26 +61,12 @@ def _select(db, selection):
     )
 
 
-def _event_name(db):
-    """The event's name for the badges, '' before an event is set up."""
-    return (get_event(db) or {}).get("name", "")
-
-
 def _confirmed():
     """True when the organiser already confirmed printing badges that were printed before."""
     return request.values.get("confirm_reprint") == "1"
 
 
-@bp.app_template_global("badge_qr_svg")
-def badge_qr_svg(code, css_class="qr-code"):
-    """CODE's QR as an inline SVG (quiet zone included) that scales to its box."""
-    modules, runs = qr_runs(code)
-    qr = QR(0, 0, 1, modules, runs)
-    return Markup(
-        f'<svg class="{css_class}" viewBox="0 0 {modules} {modules}" xmlns="http://www.w3.org/2000/svg" '
-        f'role="img" shape-rendering="crispEdges"><title>{Markup.escape(code)}</title>'
-        f'<rect width="{modules}" height="{modules}" fill="#fff"/><path fill="#000" d="{qr.svg_path()}"/></svg>'
-    )
+bp.add_app_template_global(qr.inline_svg, "badge_qr_svg")
 
 
 @bp.get("/")
@@ -140,9 +121,9 @@ def _confirm_reprint(selection, chosen, reprints, action):
 def print_page(db, chosen, layout_name, *, query, logged):
     """The print view response for the badges CHOSEN (from select_badges); LOGGED says the print is already in the log."""
     layout = LAYOUTS[layout_name]
-    event_name = _event_name(db)
+    name = event_name(db)
     pages = [
-        [(x, y, badge_items(layout, badge, event_name)) for x, y, badge in page]
+        [(x, y, badge_items(layout, badge, name)) for x, y, badge in page]
         for page in sheets(chosen, layout)
     ]
     response = make_response(
@@ -160,8 +141,6 @@ def print_page(db, chosen, layout_name, *, query, logged):
     )
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
 
 
 @bp.post("/mark-printed")
@@ -219,7 +198,7 @@ def pdf():
     reprints = printing.reprints(chosen)
     if reprints and not _confirmed():
         return _confirm_reprint(selection, chosen, reprints, "pdf")
-    data = render_pdf(chosen, selection["layout"], event_name=_event_name(db))
+    data = render_pdf(chosen, selection["layout"], event_name=event_name(db))
     printing.record_prints(db, [b["badge_id"] for b in chosen], layout=selection["layout"], printed_by=actor_name())
     return _pdf_response(data, f"badges-{selection['layout']}.pdf", attachment=True)
 
@@ -239,7 +218,7 @@ def _pdf_response(data, filename, *, attachment):
 def reprint(attendee_id):
     """The desk: print one attendee's badge on a 62 mm label (print view, or PDF with format=pdf), logged."""
     db = get_db()
-    if not db.execute("SELECT 1 FROM attendees WHERE id = ?", [attendee_id]).fetchone():
+    if attendees.summary(db, attendee_id) is None:
         abort(404)
     printing.issue_missing(db, [attendee_id], actor=actor_name())
     chosen = printing.select_badges(db, attendee_ids=[attendee_id])
@@ -257,7 +236,7 @@ def reprint(attendee_id):
         )
     printing.record_prints(db, [b["badge_id"] for b in chosen], layout=DESK_LAYOUT, printed_by=actor_name())
     if request.form.get("format") == "pdf":
-        data = render_pdf(chosen, DESK_LAYOUT, event_name=_event_name(db))
+        data = render_pdf(chosen, DESK_LAYOUT, event_name=event_name(db))
         return _pdf_response(data, f"badge-{chosen[0]['short_code']}.pdf", attachment=False)
     return print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT, "attendee": [attendee_id]}, logged=True)
 
@@ -267,61 +246,16 @@ def reprint(attendee_id):
 def reissue(attendee_id):
     """Replace a lost or misprinted badge with a new code; the old code then answers 'replaced'."""
     db = get_db()
-    person = next(iter(db.query("SELECT id, name, organisation, role FROM attendees WHERE id = ?", [attendee_id])), None)
+    person = attendees.summary(db, attendee_id)
     if person is None:
         abort(404)
     badge = printing.reissue(db, attendee_id, actor=actor_name())
     if wants_fragment():
-        response = make_response(
-            render_template(
-                "badges/_badge_status.html",
-                attendee=person,
-                badge_status=printing.badge_status(db, attendee_id),
-                reissued=True,
-            )
+        return render_fragment(
+            "badges/_badge_status.html",
+            attendee=person,
+            badge_status=printing.badge_status(db, attendee_id),
+            reissued=True,
         )
-        response.headers.add("Vary", "HX-Request")
-        return response
     flash(_("New badge issued: %(code)s. The old code now answers “replaced by a newer badge”.", code=badge["short_code"]), "success")
     return redirect(url_for("admin.attendee", attendee_id=attendee_id), 303)
-
-
-@click.command("badges")
-@click.option("--layout", type=click.Choice(list(LAYOUTS)), required=True, help="Badge layout.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The PDF file to write.")
-@click.option("--organisation", help="Only attendees of this organisation.")
-@click.option("--not-printed", is_flag=True, help="Only badges that were never printed.")
-@with_appcontext
-def badges_command(layout, out, organisation, not_printed):
-    """Write badges to a PDF and mark them printed (all, one organisation, or those not yet printed).
-
-    Registered attendees without a badge code get one first; cancelled attendees are left out.
-    """
-    from kiosk.badges.layouts import FontsMissing
-
-    db = get_db()
-    missing = printing.missing_badges(db, organisation=organisation)
-    if missing:
-        printing.issue_missing(db, missing, actor="cli")
-    chosen = printing.select_badges(db, organisation=organisation, not_printed=not_printed)
-    if not chosen:
-        raise click.ClickException("no badges match" + (f" organisation {organisation!r}" if organisation else "")
-                                   + (" that were not printed yet" if not_printed else ""))
-    try:
-        data = render_pdf(chosen, layout, event_name=_event_name(db))
-    except FontsMissing as error:
-        raise click.ClickException(str(error)) from None
-    directory = os.path.dirname(os.path.abspath(out))
-    # Written beside the target and renamed, so a reader never sees half a PDF.
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".pdf.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    printing.record_prints(db, [b["badge_id"] for b in chosen], layout=layout, printed_by="cli")
-    pages = LAYOUTS[layout].sheets(len(chosen))
-    click.echo(f"wrote {len(chosen)} badges ({layout}, {pages} page{'s' if pages != 1 else ''}) to {out}")

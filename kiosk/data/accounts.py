@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kiosk.data.audit import record
 from kiosk.db import immediate, now_utc, one
 
 PAIRING_VALID_FOR = timedelta(days=7)
@@ -50,6 +51,7 @@ def add_user(db, email, password, role):
 
 
 def get_user(db, user_id):
+    """The user with USER_ID (id, email, role), or None."""
     rows = list(db.query("SELECT id, email, role FROM users WHERE id = ?", [user_id]))
     return rows[0] if rows else None
 
@@ -103,8 +105,6 @@ def end_login(db, token):
 
 def end_logins_of(db, email, actor):
     """End every login of the user with EMAIL, on every device; returns how many, or None for no such user."""
-    from kiosk.data.audit import record
-
     with immediate(db):
         row = db.execute("SELECT id FROM users WHERE email = ?", [(email or "").strip()]).fetchone()
         if row is None:
@@ -117,11 +117,16 @@ def end_logins_of(db, email, actor):
 
 
 def list_users(db):
+    """Every user, by e-mail."""
     return list(db.query("SELECT id, email, role, created_at FROM users ORDER BY email"))
 
 
-def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, print_on_arrival=False, language=None):
-    """Create a station; returns (station, api_token, pairing_secret), the secrets shown once."""
+def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, print_on_arrival=False, language=None,
+                actor=None):
+    """Create a station; returns (station, api_token, pairing_secret), the secrets shown once.
+
+    With ACTOR, the audit log says who added it, in the same transaction.
+    """
     name = (name or "").strip()
     if not name:
         raise AccountError(_("a station needs a name"))
@@ -158,6 +163,8 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
                 "created_at": now_utc(),
             }
         ).last_pk
+        if actor:
+            record(db, actor, "add station", name)
     return get_station(db, station_id), token, pairing_secret
 
 
@@ -168,6 +175,7 @@ STATION_COLUMNS = """stations.id, stations.name, stations.mode, stations.room_id
 
 
 def get_station(db, station_id):
+    """The station with STATION_ID, with its room's name, or None."""
     rows = list(
         db.query(
             f"SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id WHERE stations.id = ?",
@@ -178,6 +186,7 @@ def get_station(db, station_id):
 
 
 def list_stations(db):
+    """Every station with its paired devices and last scan; revoked ones last."""
     return list(
         db.query(
             f"""SELECT {STATION_COLUMNS},
@@ -238,8 +247,11 @@ def pair_device(db, pairing_secret, user_agent=""):
     return station, device_token
 
 
-def new_pairing_link(db, station_id):
-    """A fresh one-time pairing secret for an existing, active station."""
+def new_pairing_link(db, station_id, *, actor=None):
+    """A fresh one-time pairing secret for an existing, active station, or None.
+
+    With ACTOR, the audit log says who made it, in the same transaction.
+    """
     pairing_secret = secrets.token_urlsafe(24)
     with immediate(db):
         updated = db.execute(
@@ -250,13 +262,13 @@ def new_pairing_link(db, station_id):
                 station_id,
             ],
         ).rowcount
+        if updated and actor:
+            record(db, actor, "new pairing link", db.execute("SELECT name FROM stations WHERE id = ?", [station_id]).fetchone()[0])
     return pairing_secret if updated else None
 
 
 def revoke_station(db, name_or_id, actor):
     """Revoke a station and every device paired to it; False when there is no active one."""
-    from kiosk.data.audit import record
-
     column = "id" if isinstance(name_or_id, int) else "name"
     now = now_utc()
     with immediate(db):
@@ -268,14 +280,3 @@ def revoke_station(db, name_or_id, actor):
         db.execute("UPDATE station_devices SET revoked_at = ? WHERE station_id = ? AND revoked_at IS NULL", [now, station_id])
         record(db, actor, "revoke station", rows[0]["name"])
     return True
-
-
-def update_station(db, station_id, *, language=None, print_on_arrival=None):
-    """Change a station's settings that may change after pairing."""
-    changes = {}
-    if language is not None:
-        changes["language"] = language or None
-    if print_on_arrival is not None:
-        changes["print_on_arrival"] = int(bool(print_on_arrival))
-    if changes:
-        db["stations"].update(station_id, changes)

@@ -1,5 +1,6 @@
-"""Attendees: search, detail, personal program, scan history and arrival figures."""
+"""Attendees: search, detail, the export list, personal program, scan history and arrival figures."""
 
+from kiosk.db import one
 from kiosk.text import fold
 
 SEARCH_LIMIT = 50
@@ -24,10 +25,17 @@ def search(db, query="", *, limit=SEARCH_LIMIT, offset=0):
 
 
 def count(db):
+    """How many attendees there are, of any status."""
     return db.execute("SELECT count(*) FROM attendees").fetchone()[0]
 
 
+def summary(db, attendee_id):
+    """ATTENDEE_ID's id, name, organisation and role, or None when there is no such attendee."""
+    return one(db, "SELECT id, name, organisation, role FROM attendees WHERE id = ?", [attendee_id])
+
+
 def get(db, attendee_id):
+    """One attendee with their check-in and current room, or None."""
     rows = list(
         db.query(
             """SELECT attendees.*, presence.checked_in_at, presence.room_id AS current_room_id,
@@ -39,6 +47,19 @@ def get(db, attendee_id):
         )
     )
     return rows[0] if rows else None
+
+
+def export_rows(db):
+    """Every attendee with check-in time and current room, in name order."""
+    return list(
+        db.query(
+            """SELECT attendees.registration_id, attendees.name, attendees.email, attendees.organisation,
+                      attendees.role, attendees.status, presence.checked_in_at, rooms.name AS room
+               FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
+               LEFT JOIN rooms ON rooms.id = presence.room_id
+               ORDER BY attendees.last_name, attendees.first_name, attendees.id"""
+        )
+    )
 
 
 def personal_program(db, attendee_id):

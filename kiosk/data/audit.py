@@ -10,6 +10,3 @@ def record(db, actor, action, detail=""):
         [now_utc(), actor or "?", action, str(detail)[:1000]],
     )
 
-
-def recent(db, limit=100):
-    return list(db.query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit]))

@@ -11,9 +11,26 @@ RANDOM_LENGTH = 17  # 17 characters of a 30-letter alphabet = 83 bits
 SHORT_LENGTH = 8
 
 
+# Bytes 0..239 map evenly onto the 30 letters; 240..255 are dropped so every letter stays equally likely.
+_UNBIASED = 256 - 256 % len(ALPHABET)
+_BYTE_TO_LETTER = bytes(ord(ALPHABET[b % len(ALPHABET)]) if b < _UNBIASED else 0 for b in range(256))
+_REJECTED = bytes(range(_UNBIASED, 256))
+
+
 def new_code():
     """A fresh badge code: 'K1-' + 17 random characters (QR version 1, error correction M)."""
-    return CODE_PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+    return new_codes(1)[0]
+
+
+def new_codes(count):
+    """COUNT fresh badge codes from one urandom call: an import issues thousands (benchmarks/bench_import.py)."""
+    letters = b""
+    needed = count * RANDOM_LENGTH
+    while len(letters) < needed:
+        raw = secrets.token_bytes((needed - len(letters)) * 9 // 8 + 32)
+        letters += raw.translate(_BYTE_TO_LETTER, _REJECTED)
+    text = letters[:needed].decode("ascii")
+    return [CODE_PREFIX + text[i:i + RANDOM_LENGTH] for i in range(0, needed, RANDOM_LENGTH)]
 
 
 def short_form(code):
@@ -55,6 +72,35 @@ def issue_badge(db, attendee_id):
         {"attendee_id": attendee_id, "code": code, "short_code": short, "issued_at": now, "replaced_at": None}
     ).last_pk
     return {"id": badge_id, "attendee_id": attendee_id, "code": code, "short_code": short, "issued_at": now}
+
+
+def issue_badges(db, attendee_ids, *, now=None):
+    """Give each of ATTENDEE_IDS (none of whom has a current badge) a new badge; returns the count.
+
+    issue_badge for a whole import: the codes in use are read once instead of one query per
+    new code, and the badges go in with one executemany (benchmarks/bench_import.py).
+    """
+    if not attendee_ids:
+        return 0
+    now = now or now_utc()
+    codes, shorts = set(), set()
+    for code, short in db.execute("SELECT code, short_code FROM badges"):
+        codes.add(code)
+        shorts.add(short)
+    records, fresh = [], []
+    for attendee_id in attendee_ids:
+        while True:
+            if not fresh:
+                fresh = new_codes(len(attendee_ids) - len(records) + 8)
+            code = fresh.pop()
+            short = short_form(code)
+            if code not in codes and short not in shorts:
+                break
+        codes.add(code)
+        shorts.add(short)
+        records.append((attendee_id, code, short, now))
+    db.conn.executemany("INSERT INTO badges (attendee_id, code, short_code, issued_at) VALUES (?, ?, ?, ?)", records)
+    return len(records)
 
 
 def find_badge(db, code):

@@ -12,6 +12,7 @@ def get_event(db):
 
 
 def event_zone(event):
+    """The event's time zone: Europe/Amsterdam before an event is set up or for an unknown name."""
     try:
         return ZoneInfo(event["timezone"]) if event else ZoneInfo("Europe/Amsterdam")
     except Exception:  # an unknown zone name must not take the scan path down
@@ -32,6 +33,7 @@ def local_time(event, iso_utc):
 
 
 def save_event(db, *, name, date, venue="", timezone_name="Europe/Amsterdam", language="nl"):
+    """Set up the event, or replace every field of the one there is."""
     db["event"].upsert(
         {"id": 1, "name": name, "date": date, "venue": venue, "timezone": timezone_name, "language": language}, pk="id"
     )

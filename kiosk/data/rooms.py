@@ -1,9 +1,15 @@
-"""Rooms, the program in time blocks, and live occupancy against capacity."""
+"""Rooms, the program in time blocks, and live occupancy against capacity.
 
-from datetime import date, datetime, time, timezone
+Readers never write: a room the schedule is due to empty (schedule.due_rooms) is counted as
+empty here until a writer records its clear (scans.clear_ended_sessions, or the next room write).
+"""
+
 from time import monotonic as time_monotonic
 
-from kiosk.data.event import event_zone, get_event, local_now
+from kiosk.data.event import get_event, local_now
+from kiosk.data.schedule import (SESSION_COLUMNS, block_at, due_rooms, event_clock, get_session, room_sessions,
+                                 sessions_by_room)
+from kiosk.outcomes import Outcome
 
 BUSY_PERCENT = 80  # amber from here
 ALERT_PERCENT = 90  # the first capacity alert
@@ -50,63 +56,6 @@ def places_of(session):
     return min(limits) if limits else None
 
 
-def event_clock(event, now=None):
-    """('HH:MM', on_event_day) at NOW; before the event day '00:00', after it '99:99'."""
-    local = local_now(event, now)
-    if event is None:
-        return "00:00", False
-    day = local.date().isoformat()
-    if day == event["date"]:
-        return local.strftime("%H:%M"), True
-    return ("99:99" if day > event["date"] else "00:00"), False
-
-
-def block_at(db, event, now=None):
-    """The block running at NOW on the event day, or None."""
-    clock, on_day = event_clock(event, now)
-    if not on_day:
-        return None
-    rows = list(db.query("SELECT * FROM blocks WHERE starts_at <= ? AND ends_at > ? ORDER BY starts_at LIMIT 1", [clock, clock]))
-    return rows[0] if rows else None
-
-
-def block_time_utc(event, hhmm):
-    """The stored-timestamp form (ISO UTC) of local time HHMM on the event day."""
-    hours, minutes = (int(part) for part in hhmm.split(":"))
-    local = datetime.combine(date.fromisoformat(event["date"]), time(hours, minutes), tzinfo=event_zone(event))
-    return local.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-SESSION_COLUMNS = """sessions.*, blocks.name AS block_name, blocks.starts_at, blocks.ends_at"""
-
-
-def room_sessions(db, room_id, event, now=None):
-    """(current, next) session in ROOM_ID at NOW; each None when there is none."""
-    return sessions_by_room(db, event, now, room_id=room_id).get(room_id, (None, None))
-
-
-def sessions_by_room(db, event, now=None, *, room_id=None):
-    """{room_id: (current, next)} for every room with a session still to come or running, in one read."""
-    clock, on_day = event_clock(event, now)
-    where, params = "sessions.room_id IS NOT NULL AND blocks.ends_at > ?", [clock]
-    if room_id is not None:
-        where, params = "sessions.room_id = ? AND blocks.ends_at > ?", [room_id, clock]
-    rows = db.query(
-        f"""SELECT {SESSION_COLUMNS} FROM sessions JOIN blocks ON blocks.id = sessions.block_id
-            WHERE {where} ORDER BY blocks.starts_at, sessions.id""",
-        params,
-    )
-    found = {}
-    for row in rows:
-        current, upcoming = found.get(row["room_id"], (None, None))
-        if row["starts_at"] <= clock and current is None and on_day:
-            current = row
-        elif row["starts_at"] > clock and upcoming is None:
-            upcoming = row
-        found[row["room_id"]] = (current, upcoming)
-    return found
-
-
 def room_counts(row):
     """The counts a host reads, from (id, name, capacity, inside, anonymous[, has_exit_scan])."""
     room_id, name, capacity, inside, anonymous = row[:5]
@@ -139,26 +88,28 @@ _COUNTS_SQL = """SELECT rooms.id, rooms.name, rooms.capacity, coalesce(occupancy
 def occupancy(db, now=None, *, schedule=True):
     """Inside now, capacity, places left, percent and level for every room, in one indexed read.
 
-    Rooms whose session ended are emptied first (see scans.clear_ended_sessions), so every
-    reader, the JSON API included, sees what is real after a block ends.
+    With SCHEDULE, a room whose session ended is counted as emptied even before its clear is
+    recorded, so every reader, the JSON API included, sees what is real after a block ends.
     """
-    if schedule:
-        _clear_ended(db, now)
-    return [room_counts(row) for row in db.execute(_COUNTS_SQL + " ORDER BY rooms.name").fetchall()]
+    due = due_rooms(db, now) if schedule else set()
+    return [_counts(row, due) for row in db.execute(_COUNTS_SQL + " ORDER BY rooms.name").fetchall()]
 
 
 def room_occupancy(db, room_id, now=None, *, schedule=True):
-    """The counts of one room, or None."""
-    if schedule:
-        _clear_ended(db, now)
+    """The counts of one room, or None (a room due to be emptied counts as empty, with SCHEDULE)."""
+    return _room_occupancy(db, room_id, due_rooms(db, now) if schedule else set())
+
+
+def _room_occupancy(db, room_id, due):
     row = db.execute(_COUNTS_SQL + " WHERE rooms.id = ?", [room_id]).fetchone()
-    return room_counts(row) if row else None
+    return _counts(row, due) if row else None
 
 
-def _clear_ended(db, now):
-    from kiosk.data.scans import clear_ended_sessions  # scans imports this module
-
-    clear_ended_sessions(db, now=now)
+def _counts(row, due):
+    """room_counts of ROW, with nobody inside when the room is in DUE (its clear is due)."""
+    if row[0] in due:
+        row = (*row[:3], 0, 0, *row[5:])
+    return room_counts(row)
 
 
 # Registrations change with an import or a cancellation, not with scans, yet live views
@@ -196,11 +147,15 @@ def registered_counts(db, session_ids, *, fresh=False):
     return found
 
 
-def registered_inside(db, sessions):
-    """{session_id: people inside the session's room now who chose that session}, for SESSIONS (dicts)."""
+def registered_inside(db, sessions, due=frozenset()):
+    """{session_id: people inside the session's room now who chose that session}, for SESSIONS (dicts);
+    nobody for a room in DUE (due to be emptied)."""
     found = {}
     for session in sessions:
         if session is None or session.get("room_id") is None:
+            continue
+        if session["room_id"] in due:
+            found[session["id"]] = 0
             continue
         found[session["id"]] = db.execute(
             """SELECT count(*) FROM presence JOIN choices
@@ -217,17 +172,15 @@ def room_version(db, room_id, now=None):
     Built from the kept counts, the newest scan at the room and the current and next session,
     so a poll of an unchanged room costs two index lookups and no rendering.
     """
-    from kiosk.data.scans import nearest_with_places  # scans imports this module
-
-    _clear_ended(db, now)
+    due = due_rooms(db, now)
     event = get_event(db)
-    return _version(db, room_id, lambda: room_sessions(db, room_id, event, now),
-                    lambda: nearest_with_places(db, event, room_id, now))
+    return _version(db, room_id, due, lambda: room_sessions(db, room_id, event, now),
+                    lambda: nearest_with_places(db, event, room_id, now, due=due))
 
 
-def _version(db, room_id, sessions, alternative):
+def _version(db, room_id, due, sessions, alternative):
     """room_version from SESSIONS() -> (current, next) and ALTERNATIVE(), called only when needed,
-    so room_live can hand over what it has read already."""
+    so room_live can hand over what it has read already; a room in DUE counts as empty."""
     row = db.execute(
         """SELECT coalesce(occupancy.inside, 0), coalesce(occupancy.anonymous, 0), rooms.capacity,
                   (SELECT max(id) FROM scans WHERE scans.room_id = rooms.id)
@@ -236,6 +189,8 @@ def _version(db, room_id, sessions, alternative):
     ).fetchone()
     if row is None:
         return None
+    if room_id in due:
+        row = (0, 0, *row[2:])
     current, upcoming = sessions()
     parts = [*row, current and current["id"], upcoming and upcoming["id"]]
     if row[0] * 100 >= row[2] * ALERT_PERCENT:
@@ -249,11 +204,11 @@ def _version(db, room_id, sessions, alternative):
 
 def wall_version(db, now=None):
     """A short string that changes whenever anything on the organiser wall changes."""
-    _clear_ended(db, now)
     event = get_event(db)
     clock, _on_day = event_clock(event, now)
     newest = db.execute("SELECT max(id) FROM scans").fetchone()[0]
-    # Sessions change at block edges only; the minute is a cheap stand-in for that.
+    # Sessions (and the rooms the schedule empties) change at block edges only; the minute is a
+    # cheap stand-in for that.
     return f"{newest or 0}-{clock}"
 
 
@@ -266,41 +221,39 @@ def latest_in(db, room_id, limit=LATEST_IN):
     return list(
         db.query(
             """SELECT scans.id, scans.created_at, scans.warning, scans.override, attendees.name, attendees.organisation,
-                      -- An undo carries its target's attendee and comes after it: scans_attendee finds
-                      -- it among a few rows (there is no index on undoes).
+                      -- An undo carries its target's attendee and comes after it (see scans_undoes).
                       EXISTS (SELECT 1 FROM scans AS u WHERE u.attendee_id = scans.attendee_id AND u.id > scans.id
                               AND u.undoes = scans.id) AS undone
                FROM scans JOIN attendees ON attendees.id = scans.attendee_id
                WHERE scans.room_id = ? AND scans.id >= ?
-                 AND scans.kind = 'scan' AND scans.outcome = 'checked_in' AND scans.direction = 'in'
+                 AND scans.kind = 'scan' AND scans.outcome = ? AND scans.direction = 'in'
                ORDER BY scans.id DESC LIMIT ?""",
-            [room_id, bound[0] if bound else 0, limit],
+            [room_id, bound[0] if bound else 0, Outcome.CHECKED_IN, limit],
         )
     )
 
 
 def room_live(db, room_id, now=None):
     """Everything the host tablet shows for ROOM_ID: counts, sessions, registrations, alert, latest in."""
-    from kiosk.data.scans import nearest_with_places
-
-    room = room_occupancy(db, room_id, now)
+    due = due_rooms(db, now)
+    room = _room_occupancy(db, room_id, due)
     if room is None:
         return None
     event = get_event(db)
     current, upcoming = room_sessions(db, room_id, event, now)
     room["current"], room["next"] = current, upcoming
-    _add_registrations(db, [room])
-    room["alternative"] = nearest_with_places(db, event, room_id, now) if room["alert"] else None
+    _add_registrations(db, [room], due)
+    room["alternative"] = nearest_with_places(db, event, room_id, now, due=due) if room["alert"] else None
     room["latest"] = latest_in(db, room_id)
     # From what was read above: the schedule check, sessions and alternative are not read twice.
-    room["version"] = _version(db, room_id, lambda: (current, upcoming), lambda: room["alternative"])
+    room["version"] = _version(db, room_id, due, lambda: (current, upcoming), lambda: room["alternative"])
     return room
 
 
-def _add_registrations(db, rooms):
+def _add_registrations(db, rooms, due):
     currents = [room["current"] for room in rooms if room.get("current")]
     registered = registered_counts(db, [session["id"] for session in currents])
-    inside = registered_inside(db, currents)
+    inside = registered_inside(db, currents, due)
     for room in rooms:
         current = room.get("current")
         room["registered"] = registered.get(current["id"]) if current else None
@@ -310,16 +263,15 @@ def _add_registrations(db, rooms):
 
 def wall(db, now=None):
     """Every room for the organiser wall, grouped: sessions of the block running now, then the rest by next start."""
-    from kiosk.data.scans import nearest_with_places
-
-    rooms = occupancy(db, now)
+    due = due_rooms(db, now)
+    rooms = [_counts(row, due) for row in db.execute(_COUNTS_SQL + " ORDER BY rooms.name").fetchall()]
     event = get_event(db)
     sessions = sessions_by_room(db, event, now)
     for room in rooms:
         room["current"], room["next"] = sessions.get(room["id"], (None, None))
-    _add_registrations(db, rooms)
+    _add_registrations(db, rooms, due)
     for room in rooms:
-        room["alternative"] = nearest_with_places(db, event, room["id"], now) if room["alert"] else None
+        room["alternative"] = nearest_with_places(db, event, room["id"], now, due=due) if room["alert"] else None
     block = block_at(db, event, now)
     now_rooms = sorted((room for room in rooms if room["current"]), key=lambda room: room["name"])
     later = sorted(
@@ -342,31 +294,19 @@ def wall(db, now=None):
     }
 
 
-def get_session(db, session_id):
-    """One session with its block and room."""
-    rows = list(
-        db.query(
-            f"""SELECT {SESSION_COLUMNS}, rooms.name AS room_name, rooms.capacity AS room_capacity
-                FROM sessions JOIN blocks ON blocks.id = sessions.block_id
-                LEFT JOIN rooms ON rooms.id = sessions.room_id WHERE sessions.id = ?""",
-            [session_id],
-        )
-    )
-    return rows[0] if rows else None
-
-
 def session_attendance(db, session_id, now=None):
     """Who is inside the session's room now and who registered for it but is not there, or None."""
     session = get_session(db, session_id)
     if session is None:
         return None
     event = get_event(db)
-    room = room_occupancy(db, session["room_id"], now) if session["room_id"] else None
+    due = due_rooms(db, now)
+    room = _room_occupancy(db, session["room_id"], due) if session["room_id"] else None
     current = None
     if room:
         current, _next = room_sessions(db, session["room_id"], event, now)
     inside = []
-    if room:
+    if room and room["id"] not in due:
         inside = list(
             db.query(
                 """SELECT attendees.id, attendees.name, attendees.organisation, presence.room_since,
@@ -378,19 +318,7 @@ def session_attendance(db, session_id, now=None):
                 {"session": session_id, "block": session["block_id"], "room": session["room_id"]},
             )
         )
-    missing = list(
-        db.query(
-            """SELECT attendees.id, attendees.name, attendees.organisation,
-                      presence.attendee_id IS NOT NULL AS checked_in, rooms.name AS where_now
-               FROM choices JOIN attendees ON attendees.id = choices.attendee_id
-               LEFT JOIN presence ON presence.attendee_id = attendees.id
-               LEFT JOIN rooms ON rooms.id = presence.room_id
-               WHERE choices.session_id = :session AND attendees.status = 'registered'
-                 AND (:room IS NULL OR presence.room_id IS NOT :room)
-               ORDER BY attendees.last_name, attendees.name""",
-            {"session": session_id, "room": session["room_id"]},
-        )
-    )
+    missing = _missing(db, session, due)
     registered = registered_counts(db, [session_id], fresh=True)[session_id]
     return {
         "session": session,
@@ -402,3 +330,65 @@ def session_attendance(db, session_id, now=None):
         "missing": missing,
         "places": places_of(session),
     }
+
+
+def _missing(db, session, due):
+    """Registered for SESSION and not inside its room, with where each is now (rooms in DUE count as empty)."""
+    missing = []
+    for person in db.query(
+        """SELECT attendees.id, attendees.name, attendees.organisation,
+                  presence.attendee_id IS NOT NULL AS checked_in, rooms.name AS where_now, presence.room_id
+           FROM choices JOIN attendees ON attendees.id = choices.attendee_id
+           LEFT JOIN presence ON presence.attendee_id = attendees.id
+           LEFT JOIN rooms ON rooms.id = presence.room_id
+           WHERE choices.session_id = ? AND attendees.status = 'registered'
+           ORDER BY attendees.last_name, attendees.name""",
+        [session["id"]],
+    ):
+        room_id = person.pop("room_id")
+        if room_id in due:
+            room_id = person["where_now"] = None
+        if session["room_id"] is None or room_id != session["room_id"]:
+            missing.append(person)
+    return missing
+
+
+def nearest_with_places(db, event, full_room_id, now=None, *, due=frozenset()):
+    """The session elsewhere with the most places left, in the block the full room is in (else the next one).
+
+    Returns {"session", "room", "places_left", ...} or None; places_left is None for a session without a
+    limit. A room in DUE (due to be emptied) counts as empty.
+    """
+    clock, _on_day = event_clock(event, now)
+    current, upcoming = room_sessions(db, full_room_id, event, now)
+    target = current or upcoming
+    if target is not None:
+        block_start = target["starts_at"]
+    else:
+        row = db.execute("SELECT min(starts_at) FROM blocks WHERE ends_at > ?", [clock]).fetchone()
+        block_start = row[0] if row else None
+    if block_start is None:
+        return None
+    rows = db.query(
+        """SELECT sessions.id, sessions.title, sessions.place_limit, rooms.id AS room_id, rooms.name AS room_name,
+                  rooms.location, rooms.capacity AS room_capacity, coalesce(occupancy.inside, 0) AS inside,
+                  blocks.starts_at
+           FROM sessions JOIN rooms ON rooms.id = sessions.room_id
+           JOIN blocks ON blocks.id = sessions.block_id
+           LEFT JOIN occupancy ON occupancy.room_id = rooms.id
+           WHERE rooms.id != ? AND sessions.kind IN ('session', 'plenary') AND blocks.starts_at = ?""",
+        [full_room_id, block_start],
+    )
+    candidates = []
+    for row in rows:
+        places = places_of(row)
+        inside = 0 if row["room_id"] in due else row["inside"]
+        left = max(places - inside, 0) if places is not None else None
+        if left == 0:
+            continue
+        candidates.append({
+            "session": row["title"], "room": row["room_name"], "places_left": left,
+            "session_id": row["id"], "room_id": row["room_id"], "location": row["location"], "starts_at": row["starts_at"],
+        })
+    candidates.sort(key=lambda c: (c["places_left"] is not None, -(c["places_left"] or 0), c["room"]))
+    return candidates[0] if candidates else None

@@ -12,9 +12,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kiosk.imports import importer
 from kiosk.accounts.access import organiser_required
+from kiosk.data.rooms import list_blocks
 from kiosk.db import get_db
+from kiosk.imports import importer
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 
@@ -32,7 +33,7 @@ def _run(kind, source, filename, dry_run):
 
 
 def _upload_dir():
-    path = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
+    path = Path(current_app.config["IMPORT_FOLDER"])
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -141,7 +142,7 @@ def example(kind):
         writer.writerow(["Ochtend", "09:30", "10:45", "Opening", "plenair", "Raadzaal", "200", "", "", ""])
         writer.writerow(["Lunch", "12:15", "13:30", "Stadswandeling", "wandeling", "", "", "25", "Hal", ""])
     elif kind == "attendees":
-        blocks = [row["name"] for row in db.query("SELECT name FROM blocks ORDER BY starts_at, id")]
+        blocks = [block["name"] for block in list_blocks(db)]
         writer.writerow(["Registratienummer", "Voornaam", "Tussenvoegsel", "Achternaam", "E-mailadres",
                          "Organisatie", "Functie", "Status", *blocks])
         writer.writerow(["1001", "Jan", "van der", "Berg", "jan.vanderberg@example.org", "Gemeente Zaanstad",

@@ -2,7 +2,7 @@
 
 Live views poll (htmx `every 500ms`) instead of holding server-sent event streams: a WSGI
 server gives each open SSE stream a Python thread for as long as the page is open, so 100
-host tablets would need 100 threads (the server runs 2 x 2). A poll carries the version it
+host tablets would need 100 threads (the server runs a few workers of a few threads). A poll carries the version it
 shows (`?v=`); an unchanged room answers 204 without rendering, which htmx leaves as it is.
 A changed one is rendered once per version and process and served to every tablet showing
 that room. Keep-alive connections wait in granian's (Rust) event loop between polls, not in
@@ -10,16 +10,15 @@ a Python thread.
 benchmarks/bench_rooms.py measures what this costs a check-in.
 """
 
-import json
-
 from flask import Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from kiosk.accounts.access import host_required, signed_in_user_id, station_required
+from kiosk.checkin import service as checkin
+from kiosk.checkin.views import kiosk_context
 from kiosk.data import rooms as rooms_data
-from kiosk.data import scans as scans_data
 from kiosk.db import get_db
+from kiosk.rooms import service
 from kiosk.web.rendering import render, wants_fragment
 
 bp = Blueprint("rooms", __name__, url_prefix="/rooms")
@@ -95,25 +94,9 @@ def room(room_id):
             ("room", room_id), version, lambda: render_template("rooms/_room_live.html", room=rooms_data.room_live(db, room_id))
         )
     live = rooms_data.room_live(db, room_id)
-    result = _shown_result(db, room_id, request.args.get("result", type=int))
+    shown = request.args.get("result", type=int)  # the answer a no-JavaScript scan redirects to
+    result = checkin.stored_result(shown, room_id=room_id) if shown else None
     return render("rooms/room.html", "rooms/_room_live.html", room=live, result=result)
-
-
-def _shown_result(db, room_id, scan_id):
-    """The answer of scan SCAN_ID at ROOM_ID, for the page a no-JavaScript scan redirects to."""
-    if not scan_id:
-        return None
-    row = db.execute("SELECT response FROM scans WHERE id = ? AND room_id = ?", [scan_id, room_id]).fetchone()
-    if not row or not row[0]:
-        return None
-    return _described(json.loads(row[0]))
-
-
-def _described(result):
-    from kiosk.checkin.views import describe
-
-    result["message"] = describe(result)
-    return result
 
 
 def _after_change(room_id):
@@ -143,7 +126,7 @@ def count(room_id):
     """+1 or -1 for someone without a badge (an anonymous scan)."""
     db = get_db()
     _room_or_404(db, room_id)
-    scans_data.count_anonymous(db, room_id, _delta(), user_id=signed_in_user_id())
+    service.count(db, room_id, _delta(), by=signed_in_user_id())
     return _after_change(room_id)
 
 
@@ -153,7 +136,7 @@ def clear(room_id):
     """Empty the room at the end of a session: everyone still counted there is moved out."""
     db = get_db()
     _room_or_404(db, room_id)
-    scans_data.clear_room(db, room_id, user_id=signed_in_user_id())
+    service.empty(db, room_id, by=signed_in_user_id())
     return _after_change(room_id)
 
 
@@ -165,19 +148,19 @@ def scan(room_id):
     _room_or_404(db, room_id)
     form = request.form
     attendee_id = form.get("attendee_id", type=int)
-    result = scans_data.record_scan(
-        db,
-        station={"id": None, "mode": "room", "room_id": room_id},
+    result = checkin.scan(
+        None,  # a host at the door, without a station
+        room_id=room_id,
         code=form.get("code", "")[:200] if attendee_id is None else None,
         attendee_id=attendee_id,
         direction="out" if form.get("direction") == "out" else "in",
-        user_id=signed_in_user_id(),
         override=form.get("override") == "1",
+        by=signed_in_user_id(),
     )
     if not wants_fragment():
-        return redirect(url_for("rooms.room", room_id=room_id, result=result["scan_id"]), code=303)
+        return redirect(url_for("rooms.room", room_id=room_id, result=result.scan_id), code=303)
     return render(
-        "rooms/room.html", "rooms/_scan_answer.html", result=_described(result),
+        "rooms/room.html", "rooms/_scan_answer.html", result=result,
         room=rooms_data.room_live(db, room_id), oob=True,
     )
 
@@ -208,8 +191,6 @@ def _door_station():
 @station_required
 def door():
     """A room-door station's own counts, polled by its kiosk page."""
-    from kiosk.checkin.views import kiosk_context
-
     station = _door_station()
     db = get_db()
     if (response := unchanged(rooms_data.room_version(db, station["room_id"]))) is not None:
@@ -224,11 +205,9 @@ def door():
 @station_required
 def door_count():
     """+1 or -1 at a room-door station, for its own room only."""
-    from kiosk.checkin.views import kiosk_context
-
     station = _door_station()
     db = get_db()
-    scans_data.count_anonymous(db, station["room_id"], _delta(), station_id=station["id"], user_id=signed_in_user_id())
+    service.count(db, station["room_id"], _delta(), by=signed_in_user_id(), station=station)
     if not wants_fragment():
         return redirect(url_for("checkin.kiosk"), code=303)
     return render(
@@ -237,33 +216,7 @@ def door_count():
     )
 
 
-def alert_text(room):
-    """The capacity alert in words, naming the session elsewhere that still has places."""
-    if room["alert"] == "full":
-        text = _("%(room)s is full.", room=room["name"])
-    else:
-        text = _("%(room)s is %(percent)s%% full.", room=room["name"], percent=room["percent"])
-    alternative = room.get("alternative")
-    if alternative and alternative["places_left"] is not None:
-        from flask_babel import ngettext
-
-        text += " " + ngettext(
-            "Send people to %(session)s in %(other)s (%(num)s place left).",
-            "Send people to %(session)s in %(other)s (%(num)s places left).",
-            alternative["places_left"], session=alternative["session"], other=alternative["room"],
-        )
-    elif alternative:
-        text += " " + _("Send people to %(session)s in %(other)s.", session=alternative["session"], other=alternative["room"])
-    else:
-        text += " " + _("No other session has places left.")
-    return text
-
-
 @bp.app_context_processor
 def room_helpers():
-    return {"alert_text": alert_text, "bar_class": bar_class}
-
-
-def bar_class(percent):
-    """The .w0 ... .w100 width class for a bar at PERCENT (the CSP allows no inline styles)."""
-    return "w%d" % (min(max(int(percent), 0), 100) // 5 * 5)
+    """The rooms' template helpers: the capacity alert in words and the bar width class."""
+    return {"alert_text": service.alert_text, "bar_class": service.bar_class}

@@ -12,22 +12,25 @@ from pathlib import Path
 
 import click
 
-from kiosk.db import get_db, start_checkpointer
+from kiosk import demo, serving
+from kiosk.data import accounts
+from kiosk.db import get_db
 
 
 def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False):
     """Run the production server until interrupted.
 
     granian (a Rust HTTP server) forks WORKERS processes from this one, each running the
-    already created APP in THREADS Python threads. A worker's scans are answered in batches,
-    one thread writing them all while the others wait (kiosk.api.ScanBatches), so a worker
-    can hold up to THREADS scans in one batch and still serve a long request (a badge PDF)
-    beside it.
+    already created APP in THREADS Python threads, with kiosk.serving installed around it. A
+    worker's scans are answered in batches, one thread writing them all while the others wait
+    (kiosk.serving.batches), so a worker can hold up to THREADS scans in one batch and still
+    serve a long request (a badge PDF) beside it.
     """
     from granian.constants import Interfaces, SSLProtocols
     from granian.log import LogLevels
     from granian.server import Server
 
+    serving.install(app)  # before the fork: every worker starts from the installed app
     instance = Path(app.instance_path)
     if demo_if_empty:
         _demo_if_empty(app)
@@ -56,13 +59,13 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
     )
     # granian warns when a worker has more threads than 2 per core + 1 (8 on a 2-core
     # machine): many threads would fight over the GIL. Here they do not: waiting scans hold
-    # no GIL, and other requests run two at a time (kiosk.api.ScanFastPath).
+    # no GIL, and other requests run two at a time (kiosk.serving.admission).
     logging.getLogger("_granian").addFilter(lambda record: not record.getMessage().startswith("Configuration allows spawning"))
     click.echo(f"Kiosk serves {app.config['DATABASE']} at {public_url}  (Ctrl+C stops)")
 
     def worker_app():
-        # Runs in each worker after the fork, so the worker gets a checkpointer thread of its own.
-        start_checkpointer(app.config["DATABASE"])
+        # Runs in each worker after the fork, so the worker gets its threads (the checkpointer) of its own.
+        serving.start_worker(app)
         # The worker opens its listening socket after this returns.
         threading.Thread(target=keep_connections_alive, args=(port,), name="kiosk-keepalive", daemon=True).start()
         return app
@@ -133,9 +136,6 @@ def _listening_sockets(port):
 
 def _demo_if_empty(app):
     """Build the demo event and a first organiser when the database holds no event yet."""
-    from kiosk import demo
-    from kiosk.data import accounts
-
     with app.app_context():
         db = get_db()
         if demo.has_event(db):

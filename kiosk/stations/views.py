@@ -1,51 +1,22 @@
 """Kiosk stations: created by organisers, paired to a device by a one-time link or its QR."""
 
-from pathlib import Path
-
-import qrcode
-import qrcode.image.svg
-from flask import Blueprint, current_app, flash, g, has_request_context, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 
 from kiosk.accounts.access import STATION_COOKIE, actor_name, organiser_required, public
 from kiosk.data import accounts as data
 from kiosk.data import rooms as rooms_data
-from kiosk.data.audit import record
-from kiosk.db import get_db, immediate
+from kiosk.db import get_db
+from kiosk.stations.links import pairing_url, qr_svg
 from kiosk.web.rendering import render
 
 bp = Blueprint("stations", __name__)
 
 
-def public_url():
-    """The address devices reach this server at: config, else what `kiosk serve` wrote, else the request's."""
-    configured = current_app.config.get("PUBLIC_URL")
-    if configured:
-        return configured.rstrip("/")
-    written = Path(current_app.instance_path) / "public_url"
-    if written.exists():
-        return written.read_text().strip().rstrip("/")
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return "http://127.0.0.1:5000"
-
-
-def pairing_url(pairing_secret):
-    """The one-time link a device opens to become a station."""
-    # Built by hand: the CLI prints it outside any request, where url_for cannot build URLs.
-    return f"{public_url()}/pair/{pairing_secret}"
-
-
-def qr_svg(text):
-    """TEXT as an inline SVG QR code."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    return Markup(image.to_string(encoding="unicode"))
-
-
 @bp.get("/admin/stations")
 @organiser_required
 def index():
+    """The stations with their devices and last scan, and the form to add one."""
     db = get_db()
     return render(
         "stations/index.html",
@@ -57,6 +28,7 @@ def index():
 @bp.post("/admin/stations")
 @organiser_required
 def create():
+    """Add a station; shows its token and pairing link once."""
     db = get_db()
     form = request.form
     try:
@@ -68,12 +40,11 @@ def create():
             staffed=form.get("staffed") == "1",
             print_on_arrival=form.get("print_on_arrival") == "1",
             language=form.get("language") if form.get("language") in current_app.config["LANGUAGES"] else None,
+            actor=actor_name(),
         )
     except data.AccountError as error:
         flash(str(error), "error")
         return redirect(url_for("stations.index"), code=303)
-    with immediate(db):
-        record(db, actor_name(), "add station", station["name"])
     # Secrets are shown once, on this response, and never stored in the clear.
     return render_template(
         "stations/created.html",
@@ -87,14 +58,13 @@ def create():
 @bp.post("/admin/stations/<int:station_id>/pairing")
 @organiser_required
 def new_pairing(station_id):
+    """A new one-time pairing link for a station, shown once."""
     db = get_db()
-    secret = data.new_pairing_link(db, station_id)
+    secret = data.new_pairing_link(db, station_id, actor=actor_name())
     station = data.get_station(db, station_id)
     if secret is None or station is None:
         flash(_("This station is revoked."), "error")
         return redirect(url_for("stations.index"), code=303)
-    with immediate(db):
-        record(db, actor_name(), "new pairing link", station["name"])
     return render_template(
         "stations/created.html", station=station, token=None, link=pairing_url(secret), link_qr=qr_svg(pairing_url(secret))
     )
@@ -103,6 +73,7 @@ def new_pairing(station_id):
 @bp.post("/admin/stations/<int:station_id>/revoke")
 @organiser_required
 def revoke(station_id):
+    """Revoke a station: its token and paired devices stop working at once."""
     if data.revoke_station(get_db(), station_id, actor=actor_name()):
         flash(_("Station revoked: its devices and token no longer work."), "success")
     return redirect(url_for("stations.index"), code=303)
@@ -111,6 +82,7 @@ def revoke(station_id):
 @bp.get("/pair/<secret>")
 @public
 def pair(secret):
+    """The page a device opens from a pairing link."""
     station = data.pairing_station(get_db(), secret)
     return render_template("stations/pair.html", station=station, secret=secret), (200 if station else 404)
 
@@ -118,6 +90,7 @@ def pair(secret):
 @bp.post("/pair/<secret>")
 @public
 def pair_post(secret):
+    """Pair this device: a station cookie, then on to the kiosk page."""
     paired = data.pair_device(get_db(), secret, request.user_agent.string)
     if paired is None:
         return render_template("stations/pair.html", station=None, secret=secret), 404

@@ -1,7 +1,16 @@
 """Page-or-fragment rendering: one decision, made in one place."""
 
-from flask import jsonify, make_response, render_template
+import json
+from datetime import date
+
+from flask import g, jsonify, make_response, render_template
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 from htmx_flask import request
+
+from kiosk.data.event import get_event, local_time
+from kiosk.db import get_db
+from kiosk.outcomes import Outcome
 
 
 def wants_fragment():
@@ -12,6 +21,11 @@ def wants_fragment():
 def render(page_template, fragment_template=None, *, status=200, **context):
     """Render FRAGMENT for htmx requests and PAGE (which includes it) for the rest."""
     template = fragment_template if fragment_template and wants_fragment() else page_template
+    return render_fragment(template, status=status, **context)
+
+
+def render_fragment(template, *, status=200, **context):
+    """Render TEMPLATE, marked as an answer that depends on HX-Request (a page or its fragment)."""
     response = make_response(render_template(template, **context), status)
     response.headers.add("Vary", "HX-Request")
     return response
@@ -25,29 +39,28 @@ def json_response(status, answer):
 
 
 def init_app(app):
+    """Template helpers and filters for every template."""
     app.context_processor(template_helpers)
     app.jinja_env.filters["local_time"] = _local_time_filter
     app.jinja_env.filters["from_json"] = _from_json
     app.jinja_env.filters["format_event_date"] = _format_event_date
 
 
+def _event():
+    """The event of this request, read once."""
+    if "event" not in g:
+        g.event = get_event(get_db())
+    return g.event
+
+
 def template_helpers():
-    from flask import g
-    from flask_babel import get_locale
-
-    from kiosk.data.event import get_event
-    from kiosk.db import get_db
-
-    def event():
-        if "event" not in g:
-            g.event = get_event(get_db())
-        return g.event
-
+    """What every template can call: the language, the event and labels for outcomes and session kinds."""
     return {
         "current_language": lambda: str(get_locale() or "nl"),
-        "event": event,
-        "event_name": lambda: (event() or {}).get("name", "Kiosk"),
+        "event": _event,
+        "event_name": lambda: (_event() or {}).get("name", "Kiosk"),
         "outcome_label": outcome_label,
+        "Outcome": Outcome,
         "kind_label": kind_label,
     }
 
@@ -57,23 +70,21 @@ def outcome_label(outcome):
     from flask_babel import gettext as _
 
     labels = {
-        "checked_in": _("checked in"), "already": _("already checked in"), "unknown": _("unknown code"),
-        "replaced": _("replaced badge"), "cancelled": _("cancelled registration"), "full": _("room full"),
-        "checked_out": _("checked out"), "not_inside": _("was not inside"), "undone": _("undo"),
-        "counted": _("counted without badge"), "cleared": _("room emptied"),
+        Outcome.CHECKED_IN: _("checked in"), Outcome.ALREADY: _("already checked in"), Outcome.UNKNOWN: _("unknown code"),
+        Outcome.REPLACED: _("replaced badge"), Outcome.CANCELLED: _("cancelled registration"), Outcome.FULL: _("room full"),
+        Outcome.CHECKED_OUT: _("checked out"), Outcome.NOT_INSIDE: _("was not inside"), Outcome.UNDONE: _("undo"),
+        Outcome.COUNTED: _("counted without badge"), Outcome.CLEARED: _("room emptied"),
     }
     return labels.get(outcome, outcome)
 
 
 def kind_label(kind):
-    from flask_babel import gettext as _
-
+    """A session kind in words."""
     return {"plenary": _("plenary"), "session": _("session"), "walk": _("walk"), "break": _("break")}.get(kind, kind)
 
 
 def _from_json(text):
-    import json
-
+    """The object in a JSON text column, {} when it holds none."""
     try:
         value = json.loads(text or "{}")
     except ValueError:
@@ -82,10 +93,7 @@ def _from_json(text):
 
 
 def _format_event_date(iso_date):
-    from datetime import date
-
-    from flask_babel import format_date
-
+    """An ISO date written out in the request's language, e.g. 'Friday 12 June 2026'."""
     try:
         return format_date(date.fromisoformat(iso_date), format="full")
     except (TypeError, ValueError):
@@ -94,11 +102,4 @@ def _format_event_date(iso_date):
 
 def _local_time_filter(iso_utc):
     """'09:12' in the event's time zone for a stored UTC timestamp."""
-    from flask import g
-
-    from kiosk.data.event import get_event, local_time
-    from kiosk.db import get_db
-
-    if "event" not in g:
-        g.event = get_event(get_db())
-    return local_time(g.event, iso_utc)
+    return local_time(_event(), iso_utc)

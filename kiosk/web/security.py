@@ -3,7 +3,6 @@
 from urllib.parse import urlsplit
 
 from flask import request, request_finished
-from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
 
 from kiosk.web.rendering import json_response
@@ -34,21 +33,8 @@ class RowIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building a signer for a request that has no cookie.
-
-    Scanner apps send a bearer token and no cookies; for them the signer was pure overhead.
-    """
-
-    def open_session(self, app, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
-        return super().open_session(app, request)
-
-
 def init_app(app):
-    app.session_interface = CookieSessions()
-    app.config.setdefault("SCAN_GUESS_CLIENT_LIMIT", (60, 60))
+    """Bounded row ids, security headers and Secure cookies for every response."""
     # Before any blueprint adds its rules, so every <int:...> in the app is bounded.
     app.url_map.converters["int"] = RowIdConverter
     app.register_error_handler(OverflowError, number_too_large)

@@ -1,4 +1,4 @@
-"""Keeping the data safe and then forgetting it: online backups and the post-event purge."""
+"""Keeping the data safe and then forgetting it: online backups and the post-event purge (`kiosk backup`, `kiosk purge`)."""
 
 import os
 import re
@@ -6,11 +6,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
-
-from kiosk.db import get_db, immediate, now_utc
+from kiosk.data.audit import record
+from kiosk.db import immediate, now_utc
 
 EMAIL_PATTERN = re.compile(r"[^\s@,;<>\"']+@[^\s@,;<>\"']+")
 REMOVED = "[removed]"
@@ -84,8 +81,6 @@ def purge(db):
             "UPDATE scans SET code = NULL, response = NULL WHERE code IS NOT NULL OR response IS NOT NULL"
         ).rowcount
         db.execute("DELETE FROM rate_limits")
-        from kiosk.data.audit import record
-
         record(db, "cli", "purge personal data", f"{len(people)} attendees")
     # Deleted rows linger in free pages and the WAL until they are rewritten.
     db.execute("VACUUM")
@@ -99,40 +94,3 @@ def _scrub(text, identifying):
         if value in text:
             text = text.replace(value, REMOVED)
     return EMAIL_PATTERN.sub(REMOVED, text)
-
-
-@click.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True))
-@click.option("--force", is_flag=True, help="Replace FILE when it exists.")
-@with_appcontext
-def backup_command(file, force):
-    """Copy the database to FILE while the server runs (SQLite's online backup)."""
-    from kiosk.cli import fail
-
-    target = Path(file)
-    if target.resolve() == Path(current_app.config["DATABASE"]).resolve():
-        fail("the backup must go to another file than the database itself")
-    if target.exists() and not force:
-        fail(f"{file} exists; use --force to replace it")
-    try:
-        pages = backup(get_db(), target)
-    except (OSError, sqlite3.Error, RuntimeError) as error:
-        fail(f"backup failed: {error}")
-    click.echo(f"backup written: {file} ({pages} pages, {target.stat().st_size} bytes)")
-
-
-@click.command("purge")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@with_appcontext
-def purge_command(yes):
-    """Remove personal data after the event, keeping anonymous counts."""
-    if not yes:
-        click.confirm(
-            "This removes every name, e-mail address, registration id and badge code for good. Continue?",
-            abort=True,
-        )
-    done = purge(get_db())
-    click.echo(
-        f"personal data purged: {done['attendees']} attendees, {done['badges']} badges removed, "
-        f"{done['scans']} scans and {done['audit']} audit lines scrubbed; counts kept"
-    )
