@@ -17,7 +17,7 @@ from kiosk.checkin import views as checkin
 from kiosk.imports import views as imports
 from kiosk.rooms import views as rooms
 from kiosk.stations import views as stations
-from kiosk.web import i18n, rendering, security
+from kiosk.web import errors, i18n, rendering, security
 
 BLUEPRINTS = (accounts, admin, stations, checkin, api, rooms, badges, imports, exports)
 
@@ -50,6 +50,7 @@ def create_app(test_config=None):
     rendering.init_app(app)
     security.init_app(app)  # before the blueprints: it bounds every <int:...> in their rules
     access.init_app(app)
+    errors.init_app(app)
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     with app.app_context():
