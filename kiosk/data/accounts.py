@@ -136,6 +136,8 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
     pairing_secret = secrets.token_urlsafe(24)
     with immediate(db):
         if mode == "room":
+            if room_id is None and not (room_name or "").strip():
+                raise AccountError(_("a room door needs a room"))
             if room_id is None:
                 rows = list(db.query("SELECT id FROM rooms WHERE name = ? COLLATE NOCASE", [(room_name or "").strip()]))
                 if not rows:
