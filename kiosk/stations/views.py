@@ -7,7 +7,7 @@ from kiosk.accounts.access import STATION_COOKIE, actor_name, organiser_required
 from kiosk.data import accounts as data
 from kiosk.data import rooms as rooms_data
 from kiosk.db import get_db
-from kiosk.stations.links import pairing_url, qr_svg
+from kiosk.stations.links import loopback_address, pairing_url, public_url, qr_svg
 from kiosk.web.rendering import render
 
 bp = Blueprint("stations", __name__)
@@ -22,6 +22,7 @@ def index():
         "stations/index.html",
         stations=data.list_stations(db),
         rooms=rooms_data.list_rooms(db),
+        loopback_port=loopback_address(public_url()),
     )
 
 
@@ -52,6 +53,7 @@ def create():
         token=token,
         link=pairing_url(secret),
         link_qr=qr_svg(pairing_url(secret)),
+        loopback_port=loopback_address(public_url()),
     )
 
 
@@ -66,7 +68,8 @@ def new_pairing(station_id):
         flash(_("This station is revoked."), "error")
         return redirect(url_for("stations.index"), code=303)
     return render_template(
-        "stations/created.html", station=station, token=None, link=pairing_url(secret), link_qr=qr_svg(pairing_url(secret))
+        "stations/created.html", station=station, token=None, link=pairing_url(secret), link_qr=qr_svg(pairing_url(secret)),
+        loopback_port=loopback_address(public_url()),
     )
 
 
