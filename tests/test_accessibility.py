@@ -159,7 +159,8 @@ def crawl(context, base, starts, adapter, audit, who):
         if per_endpoint.get(endpoint, 0) >= PER_ENDPOINT:
             continue
         head = context.request.get(base + url, max_redirects=0)
-        if head.status != 200 or not head.headers.get("content-type", "").startswith("text/html"):
+        # Error pages (a host on the organiser's start page, a mistyped address) are pages too.
+        if head.status not in (200, 403, 404) or not head.headers.get("content-type", "").startswith("text/html"):
             continue
         per_endpoint[endpoint] = per_endpoint.get(endpoint, 0) + 1
         page.goto(base + url)
@@ -214,7 +215,7 @@ def test_every_page_and_state_has_no_wcag_21_aa_violations(server, chromium):
     audit = Audit()
     base = server.url
     starts, adapter = start_urls(server.database_path)
-    starts += ["/admin/attendees?q=zzzz-nobody", "/kiosk/search?q=a"]
+    starts += ["/admin/attendees?q=zzzz-nobody", "/kiosk/search?q=a", "/no-such-page"]
     total_pages = 0
     for language in LANGUAGES:
         # Anonymous visitor: the login page, the pairing page, whatever else is public.
@@ -491,4 +492,19 @@ def test_plus_one_is_read_out_and_asks_before_going_past_capacity(server, chromi
     assert asked and "full" in asked[0]
     assert int(door_page.inner_text("#door-counts .inside")) == full
     door.close()
+    context.close()
+
+
+def test_a_revoked_station_says_so_instead_of_online(server, chromium):
+    """Defect 6: the revoked tablet showed a green "Online" and "something went wrong" on its next scan."""
+    context = new_context(chromium, "en")
+    page = pair(context, server.url, new_station(server, "kiosk", "en"))
+    db = connect(server.database_path)
+    station_id = db.execute("SELECT max(id) FROM stations").fetchone()[0]
+    accounts.revoke_station(db, station_id, actor="test")
+    db.close()
+    scan(page, "ABCD-EFGH", "#scan-result.tone-bad")
+    assert "no longer paired" in page.inner_text("#scan-result")
+    assert "no longer paired" in page.inner_text("#connection-status")
+    assert "online" not in page.get_attribute("#connection-status", "class").split()
     context.close()
