@@ -246,3 +246,10 @@ def m0007_create_login_sessions(db):
         CREATE INDEX login_sessions_user ON login_sessions(user_id);
         """
     )
+
+
+@migrations()
+def m0008_station_result_seconds(db):
+    # How long a station's answer stays on screen is the station's own (WCAG 2.2.1: enough
+    # time to read); NULL keeps the default.
+    db.execute("ALTER TABLE stations ADD COLUMN result_seconds INTEGER CHECK (result_seconds BETWEEN 3 AND 120)")

@@ -107,11 +107,11 @@ def chromium(playwright_instance):
 STATION_KINDS = {"kiosk": {"mode": "entrance"}, "desk": {"mode": "entrance", "staffed": True}, "door": {"mode": "room"}}
 
 
-def new_station(server, kind, language):
+def new_station(server, kind, language, **more):
     """A fresh station of KIND speaking LANGUAGE on the server's database; returns its one-time pairing secret."""
     db = connect(server.database_path)
     try:
-        options = dict(STATION_KINDS[kind], **({"room_id": server.door_room[0]} if kind == "door" else {}))
+        options = dict(STATION_KINDS[kind], **({"room_id": server.door_room[0]} if kind == "door" else {}), **more)
         number = db.execute("SELECT count(*) FROM stations").fetchone()[0] + 1
         return accounts.add_station(db, f"A11y {kind} {language} {number}", language=language, **options)[2]
     finally:
@@ -444,8 +444,9 @@ def test_keyboard_path_through_a_result_screen(server, chromium):
 
 def test_any_key_or_touch_keeps_the_answer_on_screen(server, chromium):
     context = new_context(chromium, "en")
-    page = pair(context, server.url, new_station(server, "kiosk", "en"))
+    page = pair(context, server.url, new_station(server, "kiosk", "en", result_seconds=3))  # the station's setting
     seconds = int(page.get_attribute("#kiosk", "data-result-seconds"))
+    assert seconds == 3
     scan(page, server.codes[5], "#scan-result.tone-ok")
     shown_at = time.monotonic()
     page.wait_for_timeout(seconds * 1000 * 0.6)

@@ -81,3 +81,14 @@ def test_the_stations_page_warns_when_tablets_cannot_reach_the_pairing_links(dem
     assert ("Tablets cannot open these pairing links yet" in html) == warned
     if warned:
         assert f"./dev run --host 0.0.0.0 --port {public.rsplit(':', 1)[1]}" in html
+
+
+def test_how_long_an_answer_stays_is_a_station_setting(organiser_client, demo_db, demo_app):
+    """WCAG 2.2.1: the organiser gives a station more time to read; the kiosk page carries it."""
+    organiser_client.post("/admin/stations", data={"name": "Slow readers", "mode": "entrance", "result_seconds": "15"})
+    station = demo_db.execute("SELECT id, result_seconds FROM stations WHERE name = 'Slow readers'").fetchone()
+    assert station[1] == 15
+    organiser_client.post("/admin/stations", data={"name": "Default time", "mode": "entrance", "result_seconds": ""})
+    assert demo_db.execute("SELECT result_seconds FROM stations WHERE name = 'Default time'").fetchone()[0] is None
+    client, _station, _token = station_client(demo_app, demo_db, "Quick one", result_seconds=4)
+    assert 'data-result-seconds="4"' in client.get("/kiosk").get_data(as_text=True)

@@ -41,6 +41,7 @@ def create():
             staffed=form.get("staffed") == "1",
             print_on_arrival=form.get("print_on_arrival") == "1",
             language=form.get("language") if form.get("language") in current_app.config["LANGUAGES"] else None,
+            result_seconds=_result_seconds(form.get("result_seconds", "")),
             actor=actor_name(),
         )
     except data.AccountError as error:
@@ -55,6 +56,11 @@ def create():
         link_qr=qr_svg(pairing_url(secret)),
         loopback_port=loopback_address(public_url()),
     )
+
+
+def _result_seconds(text):
+    """The form's seconds an answer stays on screen, within 3 to 120; None (the default) when left empty."""
+    return min(max(int(text), 3), 120) if text.strip().isdigit() else None
 
 
 @bp.post("/admin/stations/<int:station_id>/pairing")
