@@ -36,3 +36,11 @@ if (toggle && document.fullscreenEnabled) {
   });
   document.addEventListener("fullscreenchange", label);
 }
+
+// The answer screen starts below the station bar, which wraps to two or three lines on a phone.
+const bar = document.querySelector(".kiosk-bar");
+if (bar && "ResizeObserver" in window) {
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--kiosk-bar-height", `${bar.offsetHeight}px`);
+  }).observe(bar);
+}

@@ -20,7 +20,10 @@ function pages() {
   const root = wall();
   if (!root) return [];
   for (const element of root.querySelectorAll(".off-page")) element.classList.remove("off-page");
-  const room = window.innerHeight - root.getBoundingClientRect().top - window.scrollY;
+  if (!all.length) return [];
+  // Every page starts where the first card is now; what fits below that, down to the screen's foot, is a page.
+  const first = all[0].getBoundingClientRect().top + window.scrollY;
+  const room = window.innerHeight - first - 8;
   const result = [];
   let page = [];
   let start = null;
