@@ -611,3 +611,24 @@ def test_station_pages_keep_the_screen_on_offer_full_screen_and_install_as_an_ap
     for icon in body["icons"]:
         assert context.request.get(urljoin(server.url + href, icon["src"])).ok
     context.close()
+
+
+def test_search_results_are_read_out_politely(server, chromium):
+    """The attendee search's count and "no match", and the desk's "Nobody found", in role=status regions that stay."""
+    context = new_context(chromium, "en")
+    page = context.new_page()
+    login(page, server.url, *ORGANISER)
+    page.goto(server.url + "/admin/attendees")
+    status = page.locator("#attendee-search-status")
+    assert status.get_attribute("role") == "status"
+    page.fill("#attendee-search", "celik")
+    page.wait_for_function("() => /[0-9]+ attendees? found/.test(document.getElementById('attendee-search-status').textContent)")
+    page.fill("#attendee-search", "zzzz-nobody")
+    page.wait_for_function("() => /No attendees match/.test(document.getElementById('attendee-search-status').textContent)")
+    context.close()
+    context = new_context(chromium, "en")
+    page = pair(context, server.url, new_station(server, "desk", "en"))
+    page.fill("#desk-search", "zzzz-nobody")
+    page.wait_for_function("() => /Nobody found/.test(document.getElementById('desk-search-status').textContent)")
+    assert page.get_attribute("#desk-search-status", "role") == "status"
+    context.close()
