@@ -24,7 +24,7 @@ from kiosk.rooms import views as rooms
 from kiosk.setup import views as setup
 from kiosk.staff import views as staff
 from kiosk.stations import views as stations
-from kiosk.web import busy, i18n, rendering, security
+from kiosk.web import busy, errors, i18n, rendering, security
 
 BLUEPRINTS = (accounts, admin, stations, checkin, api, organiser_api, rooms, badges, imports, exports, event, setup, staff,
               people, program, reports)
@@ -58,6 +58,7 @@ def create_app(test_config=None):
     rendering.init_app(app)
     security.init_app(app)  # before the blueprints: it bounds every <int:...> in their rules
     access.init_app(app)
+    errors.init_app(app)
     busy.init_app(app)
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)

@@ -196,6 +196,8 @@ def station_group():
 @with_appcontext
 def station_add_command(name, mode, room_name, staffed):
     """Create a station; prints its one-time pairing URL and its API token."""
+    if mode == "room" and not (room_name or "").strip():
+        fail("a room door station needs its room: add --room NAME")
     try:
         station, token, pairing_secret = accounts.add_station(
             get_db(), name, mode=mode, room_name=room_name, staffed=staffed
@@ -225,8 +227,9 @@ def station_revoke_command(name):
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Certificate (PEM) to serve HTTPS with.")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Private key (PEM) for --cert.")
 @click.option("--demo-if-empty", is_flag=True, help="Build the demo event when the database holds none.")
+@click.option("--access-log", is_flag=True, help="Print a line for every request (off by default).")
 @with_appcontext
-def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_empty):
+def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_empty, access_log):
     """Serve Kiosk with granian, a production HTTP server."""
     server.serve(
         current_app._get_current_object(),
@@ -238,6 +241,7 @@ def serve_command(host, port, workers, threads, use_https, cert, key, demo_if_em
         cert=cert,
         key=key,
         demo_if_empty=demo_if_empty,
+        access_log=access_log,
     )
 
 

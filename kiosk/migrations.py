@@ -310,3 +310,10 @@ def m0009_scan_reasons_and_attendee_list_indexes(db):
         CREATE INDEX attendees_cancelled ON attendees(id) WHERE status = 'cancelled';
         """
     )
+
+
+@migrations()
+def m0010_station_result_seconds(db):
+    # How long a station's answer stays on screen is the station's own (WCAG 2.2.1: enough
+    # time to read); NULL keeps the default.
+    db.execute("ALTER TABLE stations ADD COLUMN result_seconds INTEGER CHECK (result_seconds BETWEEN 3 AND 120)")

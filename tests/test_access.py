@@ -13,6 +13,7 @@ import pytest
 from flask import url_for
 
 from conftest import HOST, ORGANISER, login, make_station
+from kiosk.data import accounts
 
 ANONYMOUS, KIOSK, DESK, DOOR, HOST_ROLE, ORGANISER_ROLE = "anonymous", "kiosk", "desk", "door", "host", "organiser"
 # Organiser last: some of its requests change what the others would see (a revoked station).
@@ -282,3 +283,18 @@ def test_a_revoked_station_is_locked_out_at_once(world, demo_db):
     answer = app.test_client().post("/api/v1/scans", json={"code": "x"}, headers=headers)
     assert answer.status_code == 401
     assert json.loads(answer.data)["error"] == "unauthorized"
+
+
+def test_a_revoked_kiosk_page_learns_it_is_unpaired(demo_app, demo_db):
+    """Defect 6: its next scan and ping say 'no longer paired', not 'something went wrong' and 'Online'."""
+    station, _token, secret = make_station(demo_db, "Soon revoked")
+    client = demo_app.test_client()
+    assert client.post(f"/pair/{secret}").status_code == 303
+    assert client.get("/kiosk/ping", headers={"HX-Request": "true"}).status_code == 204
+    accounts.revoke_station(demo_db, station["id"], actor="test")
+    for response in (client.post("/kiosk/scan", data={"code": "ABCD-EFGH"}, headers={"HX-Request": "true"}),
+                     client.get("/kiosk/ping", headers={"HX-Request": "true"})):
+        assert response.status_code == 401
+        assert response.headers["Kiosk-Unpaired"] == "1"
+        assert "no longer paired" in response.get_data(as_text=True)
+    assert client.get("/kiosk").status_code == 302  # the page itself goes to the login form, as before

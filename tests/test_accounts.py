@@ -188,3 +188,12 @@ def test_a_live_page_polling_without_a_login_is_sent_whole_to_the_login_form(dem
     # Without htmx, the browser is redirected as before.
     response = client.get("/rooms/?v=abc")
     assert response.status_code == 302 and response.location == "/login?next=/rooms/?v%3Dabc"
+
+
+def test_the_language_chosen_on_the_login_page_survives_logging_in(demo_app):
+    """Defect 15."""
+    client = demo_app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "nl"
+    client.post("/language", data={"language": "en", "next": "/login"})
+    assert login(client, *ORGANISER).status_code == 303
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)

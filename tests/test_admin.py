@@ -79,3 +79,14 @@ def test_one_event_is_created_then_changed_with_its_time_zone(tmp_path):
     event = get_event(db)
     assert (event["name"], event["date"], event["venue"], event["language"]) == ("G40 Netwerkdag", "2026-06-13", "", "en")
     assert local_time(event, "2026-06-13T08:12:00+00:00") == "09:12"
+
+
+def test_the_export_speaks_one_language_headers_statuses_and_file_name(organiser_client):
+    """Defect 10: Dutch headers came with English statuses and an English file name."""
+    response = organiser_client.get("/admin/exports/attendees.csv", headers={"Accept-Language": "nl"})
+    text = response.get_data(as_text=True)
+    assert 'filename="deelnemers.csv"' in response.headers["Content-Disposition"]
+    assert ";aangemeld;" in text and ";registered;" not in text
+    english = organiser_client.get("/admin/exports/attendees.csv", headers={"Accept-Language": "en"})
+    assert 'filename="attendees.csv"' in english.headers["Content-Disposition"]
+    assert ";registered;" in english.get_data(as_text=True)

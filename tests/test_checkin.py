@@ -334,3 +334,19 @@ def test_a_message_comes_on_a_new_result_and_a_stored_answer_reads_back(app):
         said = with_message(result, None)
     assert result.outcome is Outcome.UNKNOWN and result.message == "" and result.scan_id == 7
     assert said.message and said.scan_id == 7 and said.outcome is Outcome.UNKNOWN
+
+
+def test_the_desk_is_never_sent_to_the_desk_and_self_service_hears_it_once(demo_app, demo_db):
+    """Defect 7: a staffed desk reads no 'go to the registration desk'; self-service reads it once."""
+    desk, _station, _token = station_client(demo_app, demo_db, "Desk for wording", staffed=True, language="en")
+    kiosk, _station, _token = station_client(demo_app, demo_db, "Self-service for wording", language="en")
+    cancelled = demo_db.execute(
+        """SELECT badges.code FROM badges JOIN attendees ON attendees.id = badges.attendee_id
+           WHERE attendees.status = 'cancelled' AND badges.replaced_at IS NULL LIMIT 1""").fetchone()
+    codes = ["K1-" + "A" * 17] + ([cancelled[0]] if cancelled else [])
+    for code in codes:
+        answer = desk.post("/kiosk/scan", data={"code": code}, headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert "registration desk" not in answer, answer
+        answer = kiosk.post("/kiosk/scan", data={"code": code}, headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert answer.count("registration desk") == 1, answer
+    assert "registration desk" not in desk.get("/kiosk").get_data(as_text=True)

@@ -104,3 +104,10 @@ def test_kiosk_command_builds_the_app_from_the_environment(tmp_path, monkeypatch
     assert database.exists() and (tmp_path / "instance" / "secret_key").exists()
     demo = CliRunner().invoke(main, ["demo"])
     assert demo.exit_code == 0 and demo.output.endswith(f"rooms in {database}\n")
+
+
+def test_a_room_door_without_its_room_says_what_is_missing(runner):
+    """Defect 10: it said "no room named None"."""
+    result = runner.invoke(args=["station", "add", "Door", "--mode", "room"])
+    assert result.exit_code == 1
+    assert "needs its room: add --room NAME" in result.output and "None" not in result.output

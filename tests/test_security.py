@@ -410,7 +410,8 @@ AUDITED = {
     # Prints are logged in the print log (badge_prints: printed_by, printed_at).
     "badges.mark_printed": ("badge_prints", lambda w: ("/badges/mark-printed", {"layout": "a6", "badges": str(w["badge"])})),
     "badges.pdf": ("badge_prints", lambda w: ("/badges/pdf", {"layout": "a6", "attendee": str(w["attendee"]), "confirm_reprint": "1"})),
-    "badges.reprint": ("badge_prints", lambda w: (f"/badges/attendee/{w['attendee']}/reprint", {"confirm_reprint": "1"})),
+    # The label's print view is marked printed by hand (badges.mark_printed); its PDF is logged at once.
+    "badges.reprint": ("badge_prints", lambda w: (f"/badges/attendee/{w['attendee']}/reprint", {"confirm_reprint": "1", "format": "pdf"})),
     # Scans, counts and undos are logged in the scan history itself (user_id, created_at).
     "checkin.undo": ("scans", lambda w: (f"/kiosk/undo/{w['scan']}", {})),
     "rooms.count": ("scans", lambda w: (f"/rooms/{w['room']}/count", {"delta": "1"})),

@@ -176,3 +176,20 @@ def test_connections_are_dropped_when_the_device_stops_answering(live_server):
     kind, jiffies = timers[0].split(":")
     assert kind == "02"  # the keepalive timer
     assert 0 < int(jiffies, 16) / os.sysconf("SC_CLK_TCK") <= KEEPALIVE_IDLE_SECONDS
+
+
+def test_a_restart_says_how_to_get_in_and_the_access_log_is_a_flag(tmp_path, monkeypatch):
+    """Defect 14: the password shows only on the first start; a restart says how to get in. No access
+    log by default; --access-log prints a line per request."""
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")  # the worker's log lines reach the pipe before it stops
+    process, port, _env = serve(tmp_path, "--demo-if-empty")
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/login?quiet", timeout=10).close()
+    first = stop(process)
+    assert "password: " in first and "/login" not in first
+    process, port, _env = serve(tmp_path, "--demo-if-empty", "--access-log")
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).close()
+    time.sleep(0.5)
+    again = stop(process)
+    assert "password: " not in again
+    assert "kiosk user add" in again and "--role organiser" in again
+    assert '"GET /login HTTP/1.1" 200' in again

@@ -2,8 +2,10 @@
 
 import re
 
+import pytest
+
 from kiosk.data import accounts
-from tests.conftest import make_station, station_client
+from tests.conftest import ORGANISER, login, make_station, station_client
 
 
 def test_organiser_creates_a_station_and_sees_its_pairing_link(organiser_client):
@@ -66,3 +68,27 @@ def test_room_station_needs_a_room(demo_db):
 
     with pytest.raises(accounts.AccountError):
         accounts.add_station(demo_db, "Deur", mode="room", room_name="No such room")
+
+
+@pytest.mark.parametrize("public, warned", [("http://127.0.0.1:5000", True), ("http://localhost:8080", True),
+                                            ("http://kiosk.test", False), ("https://192.168.1.20:8443", False)])
+def test_the_stations_page_warns_when_tablets_cannot_reach_the_pairing_links(demo_app, public, warned):
+    """Defect 12: `./dev run` serves on 127.0.0.1 and its pairing QR codes point there."""
+    demo_app.config["PUBLIC_URL"] = public
+    client = demo_app.test_client()
+    login(client, *ORGANISER)
+    html = client.get("/admin/stations").get_data(as_text=True)
+    assert ("Tablets cannot open these pairing links yet" in html) == warned
+    if warned:
+        assert f"./dev run --host 0.0.0.0 --port {public.rsplit(':', 1)[1]}" in html
+
+
+def test_how_long_an_answer_stays_is_a_station_setting(organiser_client, demo_db, demo_app):
+    """WCAG 2.2.1: the organiser gives a station more time to read; the kiosk page carries it."""
+    organiser_client.post("/admin/stations", data={"name": "Slow readers", "mode": "entrance", "result_seconds": "15"})
+    station = demo_db.execute("SELECT id, result_seconds FROM stations WHERE name = 'Slow readers'").fetchone()
+    assert station[1] == 15
+    organiser_client.post("/admin/stations", data={"name": "Default time", "mode": "entrance", "result_seconds": ""})
+    assert demo_db.execute("SELECT result_seconds FROM stations WHERE name = 'Default time'").fetchone()[0] is None
+    client, _station, _token = station_client(demo_app, demo_db, "Quick one", result_seconds=4)
+    assert 'data-result-seconds="4"' in client.get("/kiosk").get_data(as_text=True)

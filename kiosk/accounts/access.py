@@ -2,7 +2,8 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, has_request_context, redirect, url_for
+from flask import abort, current_app, g, has_request_context, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import UserMixin, current_user
 from htmx_flask import make_response, request
 
@@ -142,12 +143,30 @@ def gate():
         return api_refusal(401 if not known else 403)
     if known:
         abort(403)
+    if "station" in allowed and request.cookies.get(STATION_COOKIE) and request.htmx:
+        return unpaired_answer()
     if request.htmx:
         # A live page polling after its login ended (logged out in another tab, `kiosk user
         # logout`): a redirect would be followed and the login form swapped into the room's
         # card. HX-Redirect sends the whole page to the login form, and back here after it.
         return make_response("", 401, redirect=url_for("accounts.login", next=_page_url()))
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+UNPAIRED_HEADER = "Kiosk-Unpaired"
+
+
+def unpaired_answer():
+    """The answer to a device whose station cookie no longer opens anything (revoked, or unknown).
+
+    Its kiosk page shows the sentence as a scan's answer and marks itself unpaired (static/js/offline.js)
+    instead of "something went wrong" and a green "Online".
+    """
+    result = {"outcome": "unpaired", "attendee": None,
+              "message": _("This device is no longer paired — ask an organiser.")}
+    response = make_response(render_template("checkin/_scan_result.html", result=result, station=None), 401)
+    response.headers[UNPAIRED_HEADER] = "1"
+    return response
 
 
 def _page_url():
@@ -167,7 +186,20 @@ def api_refusal(status):
     return json_response(status, API_REFUSAL)
 
 
+def home_url():
+    """Where "back to the start" leads whoever asks: the overview, the rooms, the kiosk or the login."""
+    roles = current_roles()
+    if "organiser" in roles:
+        return url_for("admin.overview")
+    if "host" in roles:
+        return url_for("rooms.index")
+    if "station" in roles:
+        return url_for("checkin.kiosk")
+    return url_for("accounts.login")
+
+
 def init_app(app):
     """Load the station and apply the role gate before every request."""
     app.before_request(load_station)
     app.before_request(gate)
+    app.context_processor(lambda: {"home_url": home_url})

@@ -36,7 +36,10 @@ def login_post():
         return render_template("accounts/login.html", next=request.form.get("next", ""), email=email), 200
     if current_user.is_authenticated:  # logging in again in this browser replaces its login
         data.end_login(get_db(), current_user.login_token)
+    language = session.get("language")  # chosen on the login page: it outlives the fresh session
     session.clear()
+    if language:
+        session["language"] = language
     login_user(User(user, data.start_login(get_db(), user["id"])))
     target = safe_next_url(request.form.get("next")) or url_for(
         "admin.overview" if user["role"] == "organiser" else "rooms.index"

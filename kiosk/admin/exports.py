@@ -37,12 +37,14 @@ def attendees_csv(db, attendee_ids=None):
         [_("Registration id"), _("Name"), _("E-mail"), _("Organisation"), _("Role"), _("Status"),
          _("Checked in"), _("Checked in at"), _("Room now")]
     )
+    statuses = {"registered": _("registered"), "cancelled": _("cancelled")}  # in the headers' language
     rows = people_data.export_rows(db, attendee_ids) if attendee_ids else attendees_data.export_rows(db)
     for row in rows:
         writer.writerow(
             neutralise(cell)
             for cell in (
-                row["registration_id"], row["name"], row["email"], row["organisation"], row["role"], row["status"],
+                row["registration_id"], row["name"], row["email"], row["organisation"], row["role"],
+                statuses.get(row["status"], row["status"]),
                 _("yes") if row["checked_in_at"] else _("no"),
                 local_time(event, row["checked_in_at"]), row["room"],
             )
@@ -56,7 +58,9 @@ def attendees():
     """Download every attendee (or those chosen: ?attendee=ID&attendee=ID) with check-in status as a CSV file."""
     chosen = id_fields(request.args, "attendee")
     response = Response(attendees_csv(get_db(), chosen), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="attendees.csv"'
+    # The file is named in the language of its headers ("deelnemers.csv"); ASCII, so no RFC 5987 form is needed.
+    name = _("attendees")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     # Personal data: no shared cache may keep it.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,6 +1,7 @@
 """Text on badges: the DejaVu fonts, their widths, and fitting a text into its box."""
 
 import functools
+import re
 from dataclasses import dataclass
 
 from reportlab.pdfbase import pdfmetrics
@@ -64,12 +65,31 @@ class Fitted:
     widths: tuple
 
 
+# Dutch (and Flemish, German, French) name prefixes: "Wietske van der Linden" may break before
+# "van", never inside "van der Linden".
+NAME_PREFIXES = frozenset(
+    "van von de der den het ten ter te in op aan bij uit vd v/d 't 's d' la le da di du dos del des".split()
+)
+
+
+def _inside_prefix(first):
+    """True when FIRST (the text before a break) ends in a name prefix after another word."""
+    words = first.split()
+    return len(words) > 1 and re.split(r"[-‐]", words[-1])[-1].lower() in NAME_PREFIXES
+
+
 def _break_options(text):
-    """Every way to cut TEXT into two lines: after a space (dropped) or after a hyphen (kept)."""
+    """Every way to cut TEXT into two lines: after a space (dropped) or after a hyphen (kept).
+
+    A break right after a name prefix ("van", "der") is no option: the prefix stays with the
+    surname, so the name breaks before it.
+    """
     options = []
     for i, char in enumerate(text):
         if char == " ":
             first, second = text[:i].rstrip(), text[i + 1 :].lstrip()
+            if _inside_prefix(first):
+                continue
         elif char in "-‐" and 0 < i < len(text) - 1:
             first, second = text[: i + 1], text[i + 1 :].lstrip()
         else:

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from kiosk.accounts.access import actor_name, organiser_required
 from kiosk.badges import qr
@@ -172,7 +173,7 @@ def mark_printed():
             labels=LAYOUT_LABELS,
         )
     printing.record_prints(db, [b["badge_id"] for b in chosen], layout=layout, printed_by=actor_name())
-    flash(_("%(count)d badges marked as printed.", count=len(chosen)), "success")
+    flash(ngettext("%(num)d badge marked as printed.", "%(num)d badges marked as printed.", len(chosen)), "success")
     return redirect(url_for("badges.index", layout=layout), 303)
 
 
@@ -184,7 +185,7 @@ def issue_missing():
     selection = _selection(request.form)
     missing = printing.missing_badges(db, organisation=selection["organisation"], attendee_ids=selection["attendee_ids"] or None)
     issued = printing.issue_missing(db, missing, actor=actor_name())
-    flash(_("%(count)d badges issued.", count=issued), "success")
+    flash(ngettext("%(num)d badge issued.", "%(num)d badges issued.", issued), "success")
     return redirect(url_for("badges.index", **_query(selection)), 303)
 
 
@@ -219,7 +220,8 @@ def _pdf_response(data, filename, *, attachment):
 @bp.post("/attendee/<int:attendee_id>/reprint")
 @organiser_required
 def reprint(attendee_id):
-    """The desk: print one attendee's badge on a 62 mm label (print view, or PDF with format=pdf), logged."""
+    """The desk: print one attendee's badge on a 62 mm label: the print view (marked printed by hand,
+    as the bulk print view) or, with format=pdf, a PDF (logged at once, as every PDF download)."""
     db = get_db()
     if attendees.summary(db, attendee_id) is None:
         abort(404)
@@ -237,11 +239,11 @@ def reprint(attendee_id):
             attendee_id=attendee_id,
             labels=LAYOUT_LABELS,
         )
-    printing.record_prints(db, [b["badge_id"] for b in chosen], layout=DESK_LAYOUT, printed_by=actor_name())
     if request.form.get("format") == "pdf":
+        printing.record_prints(db, [b["badge_id"] for b in chosen], layout=DESK_LAYOUT, printed_by=actor_name())
         data = render_pdf(chosen, DESK_LAYOUT, event_name=event_name(db), logo=badge_logo(db))
         return _pdf_response(data, f"badge-{chosen[0]['short_code']}.pdf", attachment=False)
-    return print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT, "attendee": [attendee_id]}, logged=True)
+    return print_page(db, chosen, DESK_LAYOUT, query={"layout": DESK_LAYOUT, "attendee": [attendee_id]}, logged=False)
 
 
 @bp.post("/attendee/<int:attendee_id>/reissue")

@@ -11,12 +11,16 @@ def with_message(result, station):
     """RESULT (a checkin.service.Result) with the sentence a person reads, in STATION's language
     (the request's when STATION is None: a host at a room door)."""
     translations = translations_for(station_language(station)) if station is not None else None
-    return result.said(describe(result, translations, staffed=bool(station and station.get("staffed"))))
+    # A host (no station) or a staffed desk is the registration desk: never send them to it.
+    staffed = station is None or bool(station.get("staffed"))
+    return result.said(describe(result, translations, staffed=staffed))
 
 
-def describe(result, translations=None, *, staffed=False):
-    """The sentence a person reads for RESULT, from TRANSLATIONS (default: the request's language);
-    STAFFED: read at the staffed desk, which is the registration desk and is not sent to itself."""
+def describe(result, translations=None, *, staffed=True):
+    """The sentence a person reads for RESULT, from TRANSLATIONS (default: the request's language).
+
+    At a self-service screen (STAFFED false) a refusal ends with where to get help.
+    """
     catalogue = translations if translations is not None else get_translations()
 
     def _(text, **variables):  # as flask_babel.gettext, from this catalogue
@@ -54,18 +58,20 @@ def describe(result, translations=None, *, staffed=False):
                 room=room, session=alternative["session"], other=alternative["room"],
             )
         return _("%(room)s is full.", room=room)
-    if outcome == Outcome.CANCELLED and staffed:
-        return _("This registration was cancelled.")
-    return _fixed_sentence(outcome, name, _)
+    return _fixed_sentence(outcome, name, _, staffed)
 
 
-def _fixed_sentence(outcome, name, _):
+def _fixed_sentence(outcome, name, _, staffed):
     """The sentence for an outcome that names at most the attendee."""
     if outcome == Outcome.UNKNOWN:
-        return _("Unknown code. Please go to the registration desk.")
+        return _("Unknown code.") if staffed else _("Unknown code. Please go to the registration desk.")
     if outcome == Outcome.REPLACED:
+        if staffed:
+            return _("This badge was replaced by a newer badge.")
         return _("This badge was replaced by a newer badge. Please use your new badge, or go to the registration desk.")
     if outcome == Outcome.CANCELLED:
+        if staffed:
+            return _("This registration was cancelled.")
         return _("This registration was cancelled. Please go to the registration desk.")
     if outcome == Outcome.CHECKED_OUT:
         return _("Goodbye, %(name)s", name=name)

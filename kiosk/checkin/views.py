@@ -23,7 +23,7 @@ from kiosk.web.security import safe_next_url
 
 bp = Blueprint("checkin", __name__)
 
-RESULT_SECONDS = 6  # how long an answer stays on the kiosk screen: long enough to read the day's program
+RESULT_SECONDS = 6  # how long an answer stays on a kiosk screen unless its station says otherwise; any key or touch extends it
 PRINT_WINDOW = timedelta(minutes=10)  # a station may print the badge of its own check-in this long after
 
 
@@ -39,7 +39,7 @@ def kiosk_context(station, result=None, *, full_page=False):
     """What the kiosk templates show at STATION: the answer RESULT (a Result) and, on a room door's page, its room."""
     db = get_db()
     context = {"station": station, "result": result, "program": personal_program(result) if result else [],
-               "result_seconds": RESULT_SECONDS, "can_undo": can_undo(station),
+               "result_seconds": (station or {}).get("result_seconds") or RESULT_SECONDS, "can_undo": can_undo(station),
                "print_url": _print_url(station, result)}
     if station["mode"] == "room" and (full_page or not wants_fragment()):  # fragments show only the answer
         live = room_live(db, station["room_id"])

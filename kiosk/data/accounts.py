@@ -137,7 +137,7 @@ def list_users(db):
 
 
 def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, print_on_arrival=False, language=None,
-                actor=None):
+                result_seconds=None, actor=None):
     """Create a station; returns (station, api_token, pairing_secret), the secrets shown once.
 
     With ACTOR, the audit log says who added it, in the same transaction.
@@ -151,6 +151,8 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
     pairing_secret = secrets.token_urlsafe(24)
     with immediate(db):
         if mode == "room":
+            if room_id is None and not (room_name or "").strip():
+                raise AccountError(_("a room door needs a room"))
             if room_id is None:
                 rows = list(db.query("SELECT id FROM rooms WHERE name = ? COLLATE NOCASE", [(room_name or "").strip()]))
                 if not rows:
@@ -170,6 +172,7 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
                 "staffed": int(bool(staffed)) if mode == "entrance" else 0,
                 "print_on_arrival": int(bool(print_on_arrival)),
                 "language": language or None,
+                "result_seconds": result_seconds,
                 "token_hash": hash_token(token),
                 "pairing_hash": hash_token(pairing_secret),
                 "pairing_expires_at": (datetime.now(timezone.utc) + PAIRING_VALID_FOR).isoformat(timespec="seconds"),
@@ -184,7 +187,7 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
 
 
 STATION_COLUMNS = """stations.id, stations.name, stations.mode, stations.room_id, stations.staffed,
-    stations.print_on_arrival, stations.language, stations.paired_at, stations.revoked_at,
+    stations.print_on_arrival, stations.language, stations.result_seconds, stations.paired_at, stations.revoked_at,
     stations.created_at, stations.pairing_expires_at, stations.pairing_hash IS NOT NULL AS pairing_open,
     rooms.name AS room_name"""
 

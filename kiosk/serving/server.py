@@ -18,14 +18,14 @@ from kiosk.setup import service as setup_service
 from kiosk.db import get_db
 
 
-def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False):
+def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False, access_log=False):
     """Run the production server until interrupted.
 
     granian (a Rust HTTP server) forks WORKERS processes from this one, each running the
     already created APP in THREADS Python threads, with kiosk.serving installed around it. A
     worker's scans are answered in batches, one thread writing them all while the others wait
     (kiosk.serving.batches), so a worker can hold up to THREADS scans in one batch and still
-    serve a long request (a badge PDF) beside it.
+    serve a long request (a badge PDF) beside it. ACCESS_LOG prints a line per request.
     """
     from granian.constants import Interfaces, SSLProtocols
     from granian.log import LogLevels
@@ -49,8 +49,8 @@ def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, 
         interface=Interfaces.WSGI,
         workers=workers,
         blocking_threads=threads,
-        log_level=LogLevels.warning,
-        log_access=False,
+        log_level=LogLevels.info if access_log else LogLevels.warning,
+        log_access=access_log,
         ssl_cert=Path(cert) if use_https else None,
         ssl_key=Path(key) if use_https else None,
         ssl_protocol_min=SSLProtocols.tls12,  # venue tablets are not all new
@@ -141,6 +141,7 @@ def _demo_if_empty(app):
     with app.app_context():
         db = get_db()
         if demo.has_event(db):
+            _how_to_get_in(app)
             return
         summary = demo.build_demo(db)
         click.echo(f"Built the demo event: {summary['attendees']} attendees, {summary['sessions']} sessions.")
@@ -159,6 +160,13 @@ def _announce_setup(app):
     if link:
         click.echo("Kiosk is not set up yet. Open this one-time link to create the first organiser and the event:")
         click.echo(f"  {link}")
+
+
+def _how_to_get_in(app):
+    """On a restart the first organiser's password is not shown again: say how to get in."""
+    click.echo("Log in with your organiser account (the password was printed on the first start).")
+    click.echo("Lost it? Add another organiser:  "
+               f"KIOSK_DB={app.config['DATABASE']} .venv/bin/kiosk user add you@example.org --role organiser")
 
 
 def lan_address():

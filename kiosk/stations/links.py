@@ -1,6 +1,8 @@
 """Pairing links: the address devices reach this server at, and a station's one-time link as a QR."""
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.constants
@@ -20,6 +22,19 @@ def public_url():
     if has_request_context():
         return request.host_url.rstrip("/")
     return "http://127.0.0.1:5000"
+
+
+def loopback_address(url):
+    """The port when URL points at this computer only (127.0.0.1, localhost, ::1), which no tablet can open; else None."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = host == "localhost" or host.endswith(".localhost") or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        return None
+    return str(parts.port or (443 if parts.scheme == "https" else 80))
 
 
 def pairing_url(pairing_secret):

@@ -7,8 +7,8 @@ from kiosk.accounts.access import STATION_COOKIE, actor_name, organiser_required
 from kiosk.data import accounts as data
 from kiosk.data import rooms as rooms_data
 from kiosk.db import get_db
-from kiosk.stations.links import pairing_url, qr_svg
-from kiosk.web.ids import id_field
+from kiosk.stations.links import loopback_address, pairing_url, public_url, qr_svg
+from kiosk.web.ids import id_field, parse_id
 from kiosk.web.rendering import render
 
 bp = Blueprint("stations", __name__)
@@ -23,6 +23,7 @@ def index():
         "stations/index.html",
         stations=data.list_stations(db),
         rooms=rooms_data.list_rooms(db),
+        loopback_port=loopback_address(public_url()),
     )
 
 
@@ -41,6 +42,7 @@ def create():
             staffed=form.get("staffed") == "1",
             print_on_arrival=form.get("print_on_arrival") == "1",
             language=form.get("language") if form.get("language") in current_app.config["LANGUAGES"] else None,
+            result_seconds=_result_seconds(form.get("result_seconds", "")),
             actor=actor_name(),
         )
     except data.AccountError as error:
@@ -53,6 +55,7 @@ def create():
         token=token,
         link=pairing_url(secret),
         link_qr=qr_svg(pairing_url(secret)),
+        loopback_port=loopback_address(public_url()),
     )
 
 
@@ -91,6 +94,12 @@ def update(station_id):
     return redirect(url_for("stations.index"), code=303)
 
 
+def _result_seconds(text):
+    """The form's seconds an answer stays on screen, within 3 to 120; None (the default) when left empty."""
+    number = parse_id(text.strip())
+    return None if number is None else min(max(number, 3), 120)
+
+
 @bp.post("/admin/stations/<int:station_id>/pairing")
 @organiser_required
 def new_pairing(station_id):
@@ -102,7 +111,8 @@ def new_pairing(station_id):
         flash(_("This station is revoked."), "error")
         return redirect(url_for("stations.index"), code=303)
     return render_template(
-        "stations/created.html", station=station, token=None, link=pairing_url(secret), link_qr=qr_svg(pairing_url(secret))
+        "stations/created.html", station=station, token=None, link=pairing_url(secret), link_qr=qr_svg(pairing_url(secret)),
+        loopback_port=loopback_address(public_url()),
     )
 
 

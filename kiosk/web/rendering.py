@@ -73,7 +73,7 @@ def outcome_label(outcome):
     labels = {
         Outcome.CHECKED_IN: _("checked in"), Outcome.ALREADY: _("already checked in"), Outcome.UNKNOWN: _("unknown code"),
         Outcome.REPLACED: _("replaced badge"), Outcome.CANCELLED: _("cancelled registration"), Outcome.FULL: _("room full"),
-        Outcome.CHECKED_OUT: _("checked out"), Outcome.NOT_INSIDE: _("was not inside"), Outcome.UNDONE: _("undo"),
+        Outcome.CHECKED_OUT: _("checked out"), Outcome.NOT_INSIDE: _("was not inside"), Outcome.UNDONE: _("undone"),
         Outcome.COUNTED: _("counted without badge"), Outcome.CLEARED: _("room emptied"),
     }
     return labels.get(outcome, outcome)

@@ -51,11 +51,17 @@ let hideTimer = null;
 function show(element) {
   const banner = document.getElementById("alert-banner");
   if (!banner) return;
+  // One line per room: its full alert replaces its 90 % alert, never both (defect 4).
+  const room = (element.dataset.alertKey || "").split(":")[0];
+  for (const old of banner.querySelectorAll(".alert-list li")) {
+    if (room && old.dataset.room === room) old.remove();
+  }
   const item = document.createElement("li");
+  item.dataset.room = room;
   item.className = "alert-" + element.dataset.alert;
   item.textContent = element.textContent.trim();
   banner.querySelector(".alert-list").prepend(item);
-  banner.dataset.level = element.dataset.alert;
+  banner.dataset.level = banner.querySelector(".alert-list .alert-full") ? "full" : element.dataset.alert;
   banner.hidden = false;
   const seconds = Number(banner.dataset.autohide || 0);
   if (seconds > 0) {
@@ -116,3 +122,30 @@ document.addEventListener("htmx:afterRequest", (event) => {
   }
 });
 check(document.body);
+
+// +1 / −1: say the new count in the polite live region, and ask before counting past a full room.
+function liveCounts() {
+  return document.getElementById("room-live") || document.getElementById("door-counts");
+}
+
+function countForm(element) {
+  return element && element.closest && element.closest(".count-buttons form");
+}
+
+document.addEventListener("htmx:confirm", (event) => {
+  const form = countForm(event.detail.elt);
+  const status = document.getElementById("count-status");
+  const counts = liveCounts();
+  if (!form || !status || !counts || form.querySelector("input[name=delta]").value !== "1") return;
+  if (counts.classList.contains("level-full") && !window.confirm(status.dataset.fullText)) event.preventDefault();
+});
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const config = event.detail.requestConfig;
+  const status = document.getElementById("count-status");
+  const counts = liveCounts();
+  if (!status || !counts || !config || !countForm(config.elt)) return;
+  const number = counts.querySelector(".big-number").textContent.replace(/\s+/g, " ").trim();
+  const level = counts.querySelector(".level-text").textContent.trim();
+  status.textContent = `${number} — ${level}`;
+});

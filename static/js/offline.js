@@ -90,6 +90,7 @@ export class ScanSender {
       return { kept: true };
     }
     this.setOnline(true);
+    this.setUnpaired(response.headers.get("Kiosk-Unpaired") === "1");
     return { status: response.status, html: await response.text() };
   }
 
@@ -140,9 +141,12 @@ export class ScanSender {
     try {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-      const response = await fetch(this.pingUrl, { credentials: "same-origin", cache: "no-store", signal: controller.signal });
+      const response = await fetch(this.pingUrl, {
+        credentials: "same-origin", cache: "no-store", signal: controller.signal, headers: { "HX-Request": "true" },
+      });
       clearTimeout(timer);
       reachable = response.status < 500;
+      this.setUnpaired(response.headers.get("Kiosk-Unpaired") === "1");
     } catch {
       reachable = false;
     }
@@ -181,14 +185,28 @@ export class ScanSender {
     }
   }
 
+  /** A revoked station's server answers Kiosk-Unpaired: say so in place of "Online" (and stop queueing). */
+  setUnpaired(unpaired) {
+    if (unpaired === Boolean(this.unpaired)) return;
+    this.unpaired = unpaired;
+    this.render();
+  }
+
   render(sent = 0) {
     const status = this.status;
     if (!status) return;
+    if (this.unpaired) {
+      status.textContent = status.dataset.unpairedText;
+      status.classList.remove("online");
+      status.classList.add("offline");
+      return;
+    }
     let text = status.dataset.onlineText;
     if (!this.online) {
-      text = this.kept.length ? status.dataset.queuedText.replace("{count}", this.kept.length) : status.dataset.offlineText;
+      const queued = this.kept.length === 1 ? status.dataset.queuedOneText : status.dataset.queuedText;
+      text = this.kept.length ? queued.replace("{count}", this.kept.length) : status.dataset.offlineText;
     } else if (sent) {
-      text = status.dataset.sentText.replace("{count}", sent);
+      text = (sent === 1 ? status.dataset.sentOneText : status.dataset.sentText).replace("{count}", sent);
       clearTimeout(this.noteTimer);
       this.noteTimer = setTimeout(() => this.render(), SENT_NOTE_MS);
     }

@@ -108,19 +108,80 @@ function start(root) {
       return;
     }
     if (shown && shown.dataset.outcome !== "idle") showTemplate("idle-result");
-    if (staffed && (document.activeElement === document.body || !document.activeElement)) codeInput.focus();
+    release();
+    if (staffed && (document.activeElement === document.body || document.activeElement === root || !document.activeElement)) {
+      codeInput.focus();
+    }
   }
+
+  // While an answer covers the screen, everything behind it is inert: Tab stays in the answer and a
+  // screen reader reads only it (WCAG 2.4.3). The handheld scanner listens on the document, so it
+  // keeps working. Escape or OK gives the screen back with focus where it was.
+  let returnFocus = null;
+  let behind = [];
+
+  function holdFocus(result) {
+    if (!behind.length) {
+      const active = document.activeElement;
+      returnFocus = active && active !== document.body && !result.contains(active) ? active : null;
+      behind = [...document.body.children].filter((element) => !element.contains(result) && element.tagName !== "SCRIPT");
+      for (let element = result; element.parentElement && element !== document.body; element = element.parentElement) {
+        for (const sibling of element.parentElement.children) {
+          if (sibling !== element && !behind.includes(sibling) && sibling.tagName !== "TEMPLATE") behind.push(sibling);
+        }
+      }
+      for (const element of behind) element.inert = true;
+    }
+    const card = result.querySelector(".result-card") || result;
+    card.tabIndex = -1;
+    card.focus({ preventScroll: true });
+  }
+
+  function release() {
+    if (!behind.length) return;
+    for (const element of behind) element.inert = false;
+    behind = [];
+    const target = returnFocus;
+    returnFocus = null;
+    if (target && target.isConnected) target.focus({ preventScroll: true });
+  }
+
+  function restartTimer() {
+    clearTimeout(clearTimer);
+    clearTimer = setTimeout(showIdle, resultMs);
+  }
+
+  function showing() {
+    const shown = document.getElementById("scan-result");
+    return Boolean(shown && shown.dataset.outcome !== "idle");
+  }
+
+  // Any key or touch while an answer shows keeps it up for the full time again (WCAG 2.2.1).
+  document.addEventListener("keydown", (event) => {
+    if (!showing()) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      showIdle();
+    } else {
+      restartTimer();
+    }
+  });
+  document.addEventListener("pointerdown", () => { if (showing()) restartTimer(); });
 
   function onResult(result) {
     clearTimeout(clearTimer);
-    if (result.dataset.outcome === "idle") return;
+    if (result.dataset.outcome === "idle") {
+      release();
+      return;
+    }
+    holdFocus(result);
     const sound = result.dataset.sound;
     root.dataset.lastSound = sound && play(sound) ? sound : "muted";
     root.dataset.lastOutcome = result.dataset.outcome;
     if (result.dataset.printUrl && root.dataset.printOnArrival === "1") {
       printBadge(result.dataset.printUrl, result.dataset.printedUrl, form.querySelector("input[name=csrf_token]").value);
     }
-    clearTimer = setTimeout(showIdle, resultMs);
+    restartTimer();
   }
 
   // Every answer, whether swapped here or by htmx (desk search check-in, undo), starts the same way.
