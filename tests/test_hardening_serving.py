@@ -119,7 +119,7 @@ def test_stalled_chunked_bodies_hold_up_no_page_and_are_closed_at_the_deadline(g
         for sock in stalled:
             sock.close()
     statuses = sorted(status.split(" ")[1] for status, _ in answers)
-    # One address keeps at most BODIES_PER_CLIENT bodies coming; the rest are refused at once.
+    # One address keeps at most BODIES_PER_CLIENT bodies coming; the rest are refused after a short wait.
     assert statuses == ["408"] * BODIES_PER_CLIENT + ["429"] * (6 - BODIES_PER_CLIENT), answers
     closed_after = [seconds for _, seconds in answers]
     assert None not in closed_after, answers

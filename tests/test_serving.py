@@ -206,6 +206,29 @@ def read_body_first(environ, limit):
     return kept
 
 
+def test_many_quick_bodies_from_one_address_all_get_through():
+    """A script (or a room of tablets behind one NAT address) posting several small bodies at once
+    waits a moment for a free slot instead of being refused: only bodies that keep coming are bounded."""
+    gate = BodyGate(limit=4096, deadline=5, per_client=1)
+    refusals, kept = [], []
+
+    def post():
+        body = b'{"name": "x"}'
+        environ = {"CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "REMOTE_ADDR": "10.0.0.9"}
+        read, refused = gate.read_first(environ)
+        refusals.append(refused)
+        kept.append(read)
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert refusals == [None] * 8
+    for read in kept:
+        read.close()
+
+
 def test_a_body_is_read_whole_before_the_request_goes_on():
     small, large = b'{"code": "K1-X"}', bytes(range(256)) * 4096  # 1 MB: more than is kept in memory
     for body in (small, large):
