@@ -3,6 +3,7 @@
 import json
 import sqlite3
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -15,12 +16,15 @@ from kiosk.badges.fitting import FontsMissing
 from kiosk.badges.layouts import LAYOUTS
 from kiosk.badges.service import NothingToPrint, write_pdf
 from kiosk.data import accounts, tokens
-from kiosk.data.event import event_summary
+from kiosk.data import outbox as outbox_data
+from kiosk.data.event import event_summary, event_zone, get_event
 from kiosk.event import service as event_service
 from kiosk.db import get_db, migrate
 from kiosk.imports import importer
+from kiosk.mail import sender
+from kiosk.registration import service as registration
 from kiosk.serving import server
-from kiosk.stations.links import pairing_url
+from kiosk.stations.links import pairing_url, public_url
 
 
 @click.group()
@@ -178,6 +182,61 @@ def token_revoke_command(name):
     if not tokens.revoke_token(get_db(), name, actor="cli"):
         fail(f"no active token named {name!r}")
     click.echo(f"token revoked: {name}")
+
+
+@main.group("registration")
+def registration_group():
+    """Open or close the public registration page (/register)."""
+
+
+@registration_group.command("open")
+@click.option("--until", "until", help="Close by itself at this time, event time: 'YYYY-MM-DD HH:MM'.")
+@with_appcontext
+def registration_open_command(until):
+    """Open registration (until a closing time, or until `kiosk registration close`)."""
+    db = get_db()
+    closes_at = None
+    if until:
+        try:
+            local = datetime.fromisoformat(until.strip().replace(" ", "T"))
+        except ValueError:
+            fail(f"not a date and time (YYYY-MM-DD HH:MM): {until}")
+        closes_at = local.replace(tzinfo=event_zone(get_event(db))).astimezone(timezone.utc).isoformat()
+    if not registration.set_open(db, True, actor="cli", closes_at=closes_at):
+        fail("no event yet; create one with `kiosk event create`")
+    click.echo("registration open" + (f" until {until} (event time)" if until else ""))
+
+
+@registration_group.command("close")
+@with_appcontext
+def registration_close_command():
+    """Close registration: the page says so, and takes no sign-ups."""
+    if not registration.set_open(get_db(), False, actor="cli"):
+        fail("no event yet; create one with `kiosk event create`")
+    click.echo("registration closed")
+
+
+@main.group("mail")
+def mail_group():
+    """The outbox: e-mail waiting to be sent."""
+
+
+@mail_group.command("send")
+@click.option("--wait", default=10.0, show_default=True, help="Seconds to wait for a running sender to let go.")
+@with_appcontext
+def mail_send_command(wait):
+    """Send every message waiting in the outbox now, once (KIOSK_SMTP_HOST must be set)."""
+    app = current_app._get_current_object()
+    if not app.config.get("SMTP_HOST"):
+        fail(f"no mail server set (KIOSK_SMTP_HOST); {outbox_data.waiting_count(get_db())} messages wait in the outbox")
+    with app.test_request_context(base_url=public_url()):
+        result = sender.flush(app, wait=wait)
+    if result is None:
+        fail("another sender (kiosk serve) holds the outbox; it sends these messages itself")
+    click.echo(f"mail: {result['sent']} sent, {result['retry']} to try again later, {result['failed']} failed, "
+               f"{result['uncertain']} uncertain")
+    if result["retry"]:
+        sys.exit(1)
 
 
 @main.group("station")
