@@ -312,6 +312,7 @@ def m0009_scan_reasons_and_attendee_list_indexes(db):
     )
 
 
+# Long: one SQL script for the registration tables, and a migration is never edited once it landed.
 @migrations()
 def m0010_registration_waiting_list_and_outbox(db):
     # Registration on a public page: whether it is open (and until when), the consent and

@@ -122,6 +122,27 @@ EXPECTED = {
     "checkin.walk_in_post": frozenset({DESK}),
     "checkin.walk_in_added": frozenset({DESK}),  # and only with the signed link of its own walk-in (404 otherwise)
     "checkin.walk_in_badge": frozenset({DESK}),
+    # The public registration page and a registrant's own page (the token in the URL is the key;
+    # 404 without a valid one, but the gate lets everyone through).
+    "registration.register": EVERYONE,
+    "registration.register_post": EVERYONE,
+    "registration.places": EVERYONE,
+    "registration.done": EVERYONE,
+    "registration.privacy": EVERYONE,
+    "registration.me": EVERYONE,
+    "registration.me_sessions": EVERYONE,
+    "registration.me_cancel": EVERYONE,
+    "registration.waiting_lists": ORGANISERS,
+    "registration.waiting_move": ORGANISERS,
+    "registration.waiting_promote": ORGANISERS,
+    "registration.waiting_remove": ORGANISERS,
+    "registration.save_settings": ORGANISERS,
+    "mail.index": ORGANISERS,
+    "mail.resend": ORGANISERS,
+    "mail.send_unsent": ORGANISERS,
+    "mail.tickets": ORGANISERS,
+    "mail.send_tickets": ORGANISERS,
+    "mail.send_ticket": ORGANISERS,
 }
 
 
@@ -156,6 +177,9 @@ def world(demo_app, demo_db):
         "token_id": 1,
         "filename": "favicon.svg",
         "kind": "attendees",
+        "token": "not-a-registration-token",
+        "entry_id": 1,
+        "message_id": 1,
     }
     return {"app": demo_app, "tokens": tokens, "sessions": sessions, "arguments": arguments, "door_room": door_room}
 
