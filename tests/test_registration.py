@@ -227,3 +227,172 @@ def test_header_injection_through_names_and_addresses_is_impossible():
     for bad in ("eve@example.org\r\nBcc: victim@example.org", "eve@exa mple.org", "eve\n@example.org", "a@b@c"):
         with pytest.raises(mail_message.BadAddress):
             mail_message.address("Eve", bad)
+
+
+def test_the_page_follows_the_browser_and_shows_no_other_registrant(reg_app):
+    dutch = reg_app.test_client().get("/register", headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    assert "Aanmelden" in dutch and "plaatsen over" in dutch
+    db = connect(reg_app.config["DATABASE"])
+    someone = db.execute("SELECT name, email FROM attendees WHERE email IS NOT NULL LIMIT 1").fetchone()
+    assert someone[0] not in dutch and someone[1] not in dutch
+    organisation = db.execute("SELECT organisation FROM attendees WHERE organisation != '' LIMIT 1").fetchone()[0]
+    assert f'<option value="{organisation}">' in dutch  # suggestions: organisation names only
+    page = reg_app.test_client().get("/register/places")
+    fragment = reg_app.test_client().get("/register/places", headers={"HX-Request": "true"})
+    assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
+    assert 'id="places"' in fragment.get_data(as_text=True)
+    db.close()
+
+
+def test_closed_ended_and_abuse_answers(reg_app):
+    client = reg_app.test_client()
+    runner = reg_app.test_cli_runner()
+    assert runner.invoke(args=["registration", "close"]).output.strip() == "registration closed"
+    assert "Registration is not open" in client.get("/register").get_data(as_text=True)
+    assert client.post("/register", data=form_for("Te Laat", "laat@example.org")).status_code == 200
+    assert runner.invoke(args=["registration", "open", "--until", "2001-01-01 10:00"]).exit_code == 0
+    assert "closing time has passed" in client.get("/register").get_data(as_text=True)
+    assert runner.invoke(args=["registration", "open"]).exit_code == 0
+    db = connect(reg_app.config["DATABASE"])
+    before = db.execute("SELECT count(*) FROM attendees").fetchone()[0]
+    # The honeypot: answered as a success, nothing stored.
+    trapped = client.post("/register", data=dict(form_for("Robot", "robot@example.org"), website="http://spam"))
+    assert trapped.status_code == 303
+    too_long = client.post("/register", data=form_for("x" * 500, "lang@example.org"))
+    assert too_long.status_code == 400 and "longer than" in too_long.get_data(as_text=True)
+    no_consent = dict(form_for("Geen", "geen@example.org"))
+    del no_consent["consent"]
+    assert client.post("/register", data=no_consent).status_code == 400
+    assert db.execute("SELECT count(*) FROM attendees").fetchone()[0] == before
+    reg_app.config["REGISTER_LIMIT"] = (3, 60)
+    answers = [client.post("/register", data=form_for("", "")).status_code for _ in range(5)]
+    assert answers[-1] == 429
+    db.close()
+
+
+def test_a_full_required_block_closes_registration_and_a_raised_capacity_promotes(reg_app, smtp, organiser_client_for):
+    organiser = organiser_client_for(reg_app)
+    db = connect(reg_app.config["DATABASE"])
+    db.execute("UPDATE blocks SET required = 1 WHERE id = 3")
+    db.execute("UPDATE sessions SET place_limit = 0 WHERE block_id = 3")
+    client = reg_app.test_client()
+    page = client.get("/register").get_data(as_text=True)
+    assert "Registration is closed: every session of Lunch is full" in page and 'value="yes">Join the waiting list' in page
+    missing = client.post("/register", data=form_for("Geen Lunch", "geenlunch@example.org"))
+    assert missing.status_code == 400 and "Choose a session in Lunch" in missing.get_data(as_text=True)
+    joined = client.post("/register", data=dict(form_for("Wacht Ende", "wacht@example.org", **{"3": 8, "4": 10}),
+                                                waitlist="yes"))
+    assert joined.status_code == 303 and "waiting=1" in joined.headers["Location"]
+    assert db.execute("SELECT count(*) FROM attendees WHERE email = 'wacht@example.org'").fetchone()[0] == 0
+    waiting_page = organiser.get("/admin/waiting").get_data(as_text=True)
+    assert "Wacht Ende" in waiting_page
+    # The organiser raises the walk's places on the program page: the first in line gets it, with their wishes.
+    session = db.execute("SELECT * FROM sessions WHERE id = 8").fetchone()
+    taken = db.execute("SELECT count(*) FROM choices JOIN attendees ON attendees.id = attendee_id "
+                       "WHERE session_id = 8 AND status = 'registered'").fetchone()[0]
+    response = organiser.post("/admin/program/sessions/8", data={"title": "Stadswandeling MAAK Centrum", "block_id": "3",
+                                                                  "kind": "walk", "place_limit": str(taken + 1)})
+    assert response.status_code == 303, session
+    attendee = db.execute("SELECT id, status FROM attendees WHERE email = 'wacht@example.org'").fetchone()
+    assert attendee and attendee[1] == "registered"
+    assert dict(db.execute("SELECT block_id, session_id FROM choices WHERE attendee_id = ?", [attendee[0]]).fetchall()) == {3: 8, 4: 10}
+    assert db.execute("SELECT kind FROM outbox WHERE attendee_id = ?", [attendee[0]]).fetchone()[0] == "promoted"
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'waiting.promote'").fetchone()[0] == 1
+    db.close()
+
+
+@pytest.fixture
+def organiser_client_for():
+    def make(app):
+        client = app.test_client()
+        assert login(client, *ORGANISER).status_code == 303
+        return client
+    return make
+
+
+def test_my_registration_changes_sessions_within_places_and_cancels(reg_app, smtp):
+    client = reg_app.test_client()
+    assert client.post("/register", data=form_for("Mijn Pagina", "mijn@example.org", **{"3": 8})).status_code == 303
+    send_mail(reg_app)
+    [mail] = smtp.inbox.wait_for(1)
+    link = re.search(r"(/register/me/[\w-]+)", mail.get_body(("plain",)).get_content()).group(1)
+    db = connect(reg_app.config["DATABASE"])
+    attendee_id = db.execute("SELECT id FROM attendees WHERE email = 'mijn@example.org'").fetchone()[0]
+    full = client.post(link + "/sessions", data={"block-3": "7"}, follow_redirects=True)  # Monet is overbooked
+    assert "is full" in full.get_data(as_text=True)
+    assert client.post(link + "/sessions", data={"block-3": "9", "block-4": "12"}).status_code == 303
+    assert dict(db.execute("SELECT block_id, session_id FROM choices WHERE attendee_id = ?", [attendee_id]).fetchall()) == {3: 9, 4: 12}
+    assert client.post(link + "/cancel", data={"confirm": "yes"}).status_code == 303
+    assert db.execute("SELECT status FROM attendees WHERE id = ?", [attendee_id]).fetchone()[0] == "cancelled"
+    assert "cancelled" in client.get(link).get_data(as_text=True)
+    actions = [row[0] for row in db.execute("SELECT action FROM audit_log WHERE actor = ?", [f"registrant {attendee_id}"])]
+    assert actions == ["attendee.sessions", "attendee.cancel"]
+    assert client.get("/register/me/not-a-token").status_code == 404
+    db.close()
+
+
+def test_organisers_send_tickets_see_bounces_and_resend(tmp_path, demo_template, smtp, organiser_client_for):
+    app = registration_app(tmp_path, demo_template, {})  # no mail server yet
+    organiser = organiser_client_for(app)
+    db = connect(app.config["DATABASE"])
+    db.execute("UPDATE attendees SET email = 'refused-1@example.org' WHERE id = 1")
+    page = organiser.get("/admin/outbox").get_data(as_text=True)
+    assert 'id="no-mail-server"' in page
+    assert organiser.post("/admin/attendees/1/ticket").status_code == 303
+    form = organiser.get("/admin/tickets?attendee=2&attendee=3").get_data(as_text=True)
+    assert 'name="attendee" value="2"' in form
+    assert organiser.post("/admin/tickets", data={"attendee": ["2", "3"], "only_unsent": "1"}).status_code == 303
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 3
+    unsent = db.execute("SELECT count(*) FROM attendees WHERE status = 'registered' AND email IS NOT NULL").fetchone()[0]
+    organiser.post("/admin/outbox/unsent")
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == unsent
+    organiser.post("/admin/outbox/unsent")  # nobody twice
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == unsent
+    app.config.update(smtp.config)
+    with app.test_request_context(base_url="http://kiosk.test"):
+        from kiosk.mail import sender
+
+        result = sender.flush(app)
+    assert result["failed"] == 1 and result["sent"] == unsent - 1
+    assert len(smtp.inbox.wait_for(unsent - 1)) == unsent - 1
+    attendee_page = organiser.get("/admin/attendees/1").get_data(as_text=True)
+    assert "refused this address" in attendee_page and "User unknown" in attendee_page
+    outbox_page = organiser.get("/admin/outbox?status=failed").get_data(as_text=True)
+    assert "address refused" in outbox_page and "550" in outbox_page
+    failed = db.execute("SELECT id FROM outbox WHERE status = 'failed'").fetchone()[0]
+    assert organiser.post(f"/admin/outbox/{failed}/resend").status_code == 303
+    assert db.execute("SELECT status FROM outbox WHERE id = ?", [failed]).fetchone()[0] == "waiting"
+    db.close()
+
+
+def test_the_organiser_reorders_and_promotes_a_waiting_list_by_hand(reg_app, organiser_client_for):
+    organiser = organiser_client_for(reg_app)
+    client = reg_app.test_client()
+    for name in ("Eerste", "Tweede"):
+        answer = client.post("/register", data=dict(form_for(name, f"{name.lower()}@example.org", **{"3": 7}), waitlist="yes"))
+        assert answer.status_code == 303
+    db = connect(reg_app.config["DATABASE"])
+    first, second = [row[0] for row in db.execute("SELECT id FROM waiting_list ORDER BY position")]
+    assert organiser.post(f"/admin/waiting/{second}/move", data={"direction": "up"}).status_code == 303
+    assert [row[0] for row in db.execute("SELECT id FROM waiting_list ORDER BY position")] == [second, first]
+    assert organiser.post(f"/admin/waiting/{second}/promote").status_code == 303  # full, but by hand
+    attendee = db.execute("SELECT attendee_id FROM waiting_list WHERE id = ?", [second]).fetchone()[0]
+    assert db.execute("SELECT session_id FROM choices WHERE attendee_id = ? AND block_id = 3", [attendee]).fetchone()[0] == 7
+    assert "Eerste" in organiser.get("/admin/waiting").get_data(as_text=True)
+    db.close()
+
+
+def test_registration_settings_on_the_event_page(reg_app, organiser_client_for):
+    organiser = organiser_client_for(reg_app)
+    page = organiser.get("/admin/event").get_data(as_text=True)
+    assert 'name="registration_open"' in page and 'name="consent_text"' in page
+    response = organiser.post("/admin/event/registration", data={
+        "registration_open": "1", "registration_closes_at": "2030-05-01T17:00", "consent_text": "Ik ga akkoord.",
+        "privacy_text": "Wij bewaren je gegevens.\n\nTot na de dag."})
+    assert response.status_code == 303
+    db = connect(reg_app.config["DATABASE"])
+    assert db.execute("SELECT registration_closes_at FROM event").fetchone()[0].startswith("2030-05-01T15:00")
+    assert "Ik ga akkoord." in reg_app.test_client().get("/register").get_data(as_text=True)
+    assert "Tot na de dag." in reg_app.test_client().get("/register/privacy").get_data(as_text=True)
+    assert 'value="2030-05-01T17:00"' in organiser.get("/admin/event").get_data(as_text=True)
+    db.close()
