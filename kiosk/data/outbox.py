@@ -34,6 +34,11 @@ def waiting_count(db):
     return db.execute("SELECT count(*) FROM outbox WHERE status = 'waiting'").fetchone()[0]
 
 
+def sending_count(db):
+    """How many messages are marked as being handed to the server."""
+    return db.execute("SELECT count(*) FROM outbox WHERE status = 'sending'").fetchone()[0]
+
+
 def store_message(db, message_id, subject, raw):
     """Keep the built message RAW (bytes) of MESSAGE_ID: retries and resends send these bytes."""
     db.execute("UPDATE outbox SET subject = ?, message = ? WHERE id = ? AND message IS NULL", [subject, raw, message_id])

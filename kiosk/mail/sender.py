@@ -88,8 +88,10 @@ def connect_smtp(config):
 def send_due(*, ignore_backoff=False, limit=None):
     """Under the sender lock (taken by the caller): deliver what is due; returns counts by result."""
     db = get_db()
-    with immediate(db):
-        result = {"sent": 0, "retry": 0, "failed": 0, "uncertain": data.mark_interrupted(db)}
+    result = {"sent": 0, "retry": 0, "failed": 0, "uncertain": 0}
+    if data.sending_count(db):  # only a sender that died leaves these: we hold the lock now
+        with immediate(db):
+            result["uncertain"] = data.mark_interrupted(db)
     if not configured():
         return result
     smtp = None

@@ -52,7 +52,7 @@ def check_details(form):
 def check_choices(db, form, checked, *, attendee_id=None, override=False):
     """Read the session chosen per block (`block-<id>` fields of FORM) into CHECKED; a full session is
     refused unless OVERRIDE (an organiser's decision) or the person already had it."""
-    sessions = {session["id"]: session for session in data.sessions_for_choice(db)}
+    sessions = {session["id"]: session for session in data.session_rows(db)}
     had = data.choices_of(db, attendee_id) if attendee_id else {}
     for block_id in {session["block_id"] for session in sessions.values()}:
         raw = form.get(f"block-{block_id}", "")

@@ -115,13 +115,13 @@ def register(form, *, language, now=None):
     db = get_db()
     checked = check_person(form)
     with immediate(db):
-        current = offer(db, now)
+        current = _required_now(db, now)
         if current["state"] in ("not_open", "ended"):
             return Answer("closed")
         if checked.problems:
             return Answer("problems", problems=checked.problems)
         check_choices(db, form, checked)
-        missing = [b["name"] for b in current["blocks"] if b["required"] and b["id"] not in checked.choices
+        missing = [b["name"] for b in current["blocks"] if b["id"] not in checked.choices
                    and b["id"] not in {s["block_id"] for s in checked.full}]
         problems = [p for p in checked.problems if not _about_full(p, checked.full)]
         problems += [_("Choose a session in %(block)s.", block=name) for name in missing]
@@ -130,6 +130,21 @@ def register(form, *, language, now=None):
         if checked.full and form.get("waitlist") != "yes":
             return Answer("full", full=checked.full)
         return _sign_up(db, checked, current, language)
+
+
+def _required_now(db, now=None):
+    """Inside the registration's transaction, cheaply: the state, and the required blocks with whether
+    each is full (counting only their sessions' choices, not every session's as offer() does)."""
+    required = data.required_blocks(db)
+    blocks = {}
+    for session in people_data.session_rows(db):
+        if session["block_id"] in required:
+            block = blocks.setdefault(session["block_id"], {"id": session["block_id"], "name": session["block_name"],
+                                                            "full": True})
+            block["full"] = block["full"] and waiting.places_left(db, session["id"]) == 0
+    full_blocks = [block for block in blocks.values() if block["full"]]
+    return {"blocks": list(blocks.values()),
+            "state": state(get_event(db), data.settings(db) or {}, full_blocks, now)}
 
 
 def _about_full(problem, full):
@@ -143,7 +158,7 @@ def _sign_up(db, checked, current, language):
     values = checked.values
     person = {"name": values["name"], "email": values["email"], "organisation": values["organisation"],
               "role": values["role"], "language": language}
-    required = {b["id"] for b in current["blocks"] if b["required"]}
+    required = {b["id"] for b in current["blocks"]}
     if any(session["block_id"] in required for session in checked.full):
         for session in checked.full:
             data.add_waiting(db, session["id"], dict(person, attendee_id=None, wishes=checked.choices))
