@@ -6,9 +6,10 @@ a name or an address is never pasted into header text, so it cannot add a header
 
 import email.policy
 import email.utils
+import functools
 import re
 import uuid
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 
@@ -17,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
+from icalendar import Timezone
 
 from kiosk.badges.qr import qr_png
 from kiosk.data.event import event_zone
@@ -55,10 +57,20 @@ def new_message_id(public_host):
     return f"<{uuid.uuid4().hex}@{public_host or 'kiosk.local'}>"
 
 
-def calendar_file(event, blocks, program, link):
+def calendar_file(event, blocks, program):
     """The .ics file (bytes): the event, and each session of the person's PROGRAM, in the event's time zone."""
-    zone = event_zone(event)
-    day = datetime.fromisoformat(event["date"]).date()
+    key = (tuple(event.get(k) for k in ("name", "date", "venue", "address", "timezone")),
+           tuple((b["starts_at"], b["ends_at"]) for b in blocks),
+           tuple((p["session_id"], p["title"], p["starts_at"], p["ends_at"], p["place"]) for p in program))
+    return _calendar(*key)
+
+
+# Many people share a program: the file is made once per program (the personal link is in the mail, not here).
+@functools.lru_cache(maxsize=256)
+def _calendar(event, blocks, program):
+    name, day, venue, address_line, zone_name = event
+    zone = event_zone({"timezone": zone_name})
+    day = datetime.fromisoformat(day).date()
     calendar = Calendar()
     calendar.add("prodid", "-//Kiosk//Registration//EN")
     calendar.add("version", "2.0")
@@ -73,18 +85,22 @@ def calendar_file(event, blocks, program, link):
         item.add("dtend", datetime.combine(day, time.fromisoformat(ends_at), zone))
         if place:
             item.add("location", place)
-        item.add("url", link)
         calendar.add_component(item)
 
-    where = ", ".join(part for part in (event.get("venue"), event.get("address")) if part)
+    where = ", ".join(part for part in (venue, address_line) if part)
     if blocks:
-        add(f"event-{event['date']}@kiosk", event["name"], min(b["starts_at"] for b in blocks),
-            max(b["ends_at"] for b in blocks), where)
-    for item in program:
-        add(f"session-{item['session_id']}-{event['date']}@kiosk", f"{item['title']} ({event['name']})",
-            item["starts_at"], item["ends_at"], item["place"] or where)
-    calendar.add_missing_timezones()
+        add(f"event-{day}@kiosk", name, min(b[0] for b in blocks), max(b[1] for b in blocks), where)
+    for session_id, title, starts_at, ends_at, place in program:
+        add(f"session-{session_id}-{day}@kiosk", f"{title} ({name})", starts_at, ends_at, place or where)
+    calendar.add_component(_vtimezone(str(zone), day.year))
     return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=16)
+def _vtimezone(name, year):
+    """The VTIMEZONE of NAME around YEAR, written once: from all of 1970-2038 it took longer than the rest
+    of the mail together, and a calendar reader needs only the rules around its dates."""
+    return Timezone.from_tzid(name, first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1))
 
 
 def ticket(row, person, event, blocks, program, badge, link, public_host):
@@ -113,6 +129,6 @@ def ticket(row, person, event, blocks, program, badge, link, public_host):
             message.get_payload()[1].add_related(png, "image", "png", cid=cid, disposition="inline",
                                                  filename="qr.png")
             message.add_attachment(png, "image", "png", filename=f"ticket-{badge['short_code']}.png")
-        message.add_attachment(calendar_file(event, blocks, program, link), "text", "calendar",
+        message.add_attachment(calendar_file(event, blocks, program), "text", "calendar",
                                filename="event.ics", params={"method": "PUBLISH"})
     return subject, message.as_bytes(policy=SMTP_POLICY)

@@ -1,0 +1,164 @@
+"""Registration figures: sign-ups per second through the public form (plain HTTP, CSRF and cookies as a
+browser sends them) at 16 clients against `kiosk serve`, none oversold; and tickets per second delivered
+from the outbox to a local SMTP server (aiosmtpd on loopback).
+
+    .venv/bin/python benchmarks/bench_registration.py [--registrations N]
+
+The database is the demo event plus a block whose one session has fewer places than there are
+sign-ups, so the runs also check that a full session is never oversold: exactly its places are
+given, everyone else is offered the waiting list.
+"""
+
+import argparse
+import http.client
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from kiosk import create_app, demo  # noqa: E402
+from kiosk.db import connect, migrate  # noqa: E402
+from kiosk.mail import sender  # noqa: E402
+from mailserver import MailServer  # noqa: E402
+
+CLIENTS = 16
+
+
+def build_db(path, places):
+    """The demo event, registration open, and a block 'Bench' with one session of PLACES places."""
+    db = connect(path)
+    migrate(db)
+    demo.build_demo(db)
+    db.execute("UPDATE event SET registration_open = 1")
+    block = db["blocks"].insert({"name": "Bench", "starts_at": "17:00", "ends_at": "18:00"}).last_pk
+    session = db["sessions"].insert({"block_id": block, "title": "Bench walk", "kind": "walk", "place_limit": places}).last_pk
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return block, session
+
+
+def start_server(tmp, db_path, port):
+    env = dict(os.environ, KIOSK_DB=str(db_path), KIOSK_INSTANCE=str(tmp / "instance"),
+               KIOSK_REGISTER_LIMIT="[1000000000, 60]",
+               # Sixteen clients on one address: the per-address limit on bodies in flight would answer 429.
+               KIOSK_BODIES_PER_CLIENT="64", KIOSK_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - the server's for its lifetime
+    process = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/register")
+            connection.getresponse().read()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def client(port, forms, results):
+    """One browser-like client: the page once (cookie, CSRF token), then each of FORMS posted in turn."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/register")
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    for form in forms:
+        body = urlencode(dict(form, csrf_token=token))
+        started = time.perf_counter()
+        connection.request("POST", "/register", body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        elapsed = (time.perf_counter() - started) * 1000
+        outcome = "registered" if response.status == 303 else ("offered" if 'id="waitlist-offer"' in text else
+                                                               f"other {response.status}")
+        results.append((elapsed, outcome))
+
+
+def registrations(port, block, session, count):
+    """COUNT sign-ups through the form from CLIENTS clients at once; figures and outcomes."""
+    forms = [{"name": f"Bench Persoon {i}", "email": f"bench{i}@example.org", "organisation": "Bench",
+              "consent": "yes", f"block-{block}": str(session)} for i in range(count)]
+    results = []
+    threads = [threading.Thread(target=client, args=(port, forms[i::CLIENTS], results)) for i in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    elapsed = time.perf_counter() - started
+    latencies = sorted(r[0] for r in results)
+    outcomes = {}
+    for _ms, outcome in results:
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return {"throughput": len(results) / elapsed, "p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "outcomes": outcomes}
+
+
+def mail_delivery(db_path, tmp):
+    """Deliver the outbox to aiosmtpd on loopback in one flush; (messages, seconds, received)."""
+    server = MailServer(parse=False).start()
+    try:
+        app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench", "PUBLIC_URL": "http://127.0.0.1",
+                          **server.config})
+        waiting = sqlite3.connect(db_path).execute("SELECT count(*) FROM outbox WHERE status = 'waiting'").fetchone()[0]
+        started = time.perf_counter()
+        with app.test_request_context(base_url="http://127.0.0.1"):
+            result = sender.flush(app, wait=10)
+        elapsed = time.perf_counter() - started
+        received = len(server.inbox.wait_for(waiting, timeout=30))
+    finally:
+        server.stop()
+    return waiting, result["sent"], elapsed, received
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--registrations", type=int, default=2000)
+    args = parser.parse_args(argv)
+    places = args.registrations * 3 // 4
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-registration-") as tmp:
+        tmp = Path(tmp)
+        db_path = tmp / "registration.db"
+        block, session = build_db(db_path, places)
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = start_server(tmp, db_path, port)
+        try:
+            figures = registrations(port, block, session, args.registrations)
+        finally:
+            process.terminate()
+            process.wait(15)
+        given = sqlite3.connect(db_path).execute("SELECT count(*) FROM choices WHERE session_id = ?", [session]).fetchone()[0]
+        print(f"registration form at {CLIENTS} clients: {figures['throughput']:.1f}/s p50 {figures['p50']:.1f} ms "
+              f"p99 {figures['p99']:.1f} ms")
+        print(f"registration outcomes: {figures['outcomes'].get('registered', 0)} registered, "
+              f"{figures['outcomes'].get('offered', 0)} offered the waiting list, "
+              f"{sum(v for k, v in figures['outcomes'].items() if k.startswith('other'))} other; "
+              f"oversold {max(given - places, 0)} ({given} given of {places} places)")
+        waiting, sent, elapsed, received = mail_delivery(db_path, tmp)
+        print(f"mail delivered to aiosmtpd: {sent} of {waiting} in {elapsed:.2f} s, {sent / elapsed:.1f}/s, "
+              f"received {received}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
