@@ -396,3 +396,49 @@ def test_registration_settings_on_the_event_page(reg_app, organiser_client_for):
     assert "Tot na de dag." in reg_app.test_client().get("/register/privacy").get_data(as_text=True)
     assert 'value="2030-05-01T17:00"' in organiser.get("/admin/event").get_data(as_text=True)
     db.close()
+
+
+def test_only_one_sender_holds_the_outbox_at_a_time(tmp_path):
+    from kiosk.mail.sender import SenderLock
+
+    first, second = SenderLock(tmp_path / "kiosk.db"), SenderLock(tmp_path / "kiosk.db")
+    assert first.acquire() and not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()
+
+
+@pytest.mark.slow
+def test_kiosk_serve_sends_the_outbox_from_its_own_thread(tmp_path, demo_template, smtp):
+    from conftest import LiveServer
+
+    path = tmp_path / "served.db"
+    path.write_bytes(demo_template.read_bytes())
+    db = connect(path)
+    db.execute("UPDATE event SET registration_open = 1")
+    env = {"KIOSK_SMTP_HOST": "127.0.0.1", "KIOSK_SMTP_PORT": str(smtp.port), "KIOSK_SMTP_TLS": "none",
+           "KIOSK_MAIL_FROM": "aanmelden@example.org"}
+    server = LiveServer(path, tmp_path / "instance", workers=2, env=env)
+    try:
+        import http.client
+        from urllib.parse import urlencode
+
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/register")
+        response = connection.getresponse()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)
+        cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+        for n in range(3):
+            body = urlencode(dict(form_for(f"Via Serve {n}", f"serve{n}@example.org"), csrf_token=token))
+            connection.request("POST", "/register", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+            assert connection.getresponse().status == 303
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        received = smtp.inbox.wait_for(3, timeout=20)
+        time.sleep(3)  # two workers, two sender threads: still each message once
+        assert sorted(m["To"].addresses[0].addr_spec for m in smtp.inbox.messages) == [f"serve{n}@example.org" for n in range(3)]
+        assert received
+    finally:
+        server.stop()
+        db.close()
