@@ -12,7 +12,7 @@ from kiosk.data import people as people_data
 from kiosk.data import registration as data
 from kiosk.data.badges import current_badge
 from kiosk.db import get_db
-from kiosk.people.service import change_choices
+from kiosk.people.service import change_choices, chosen_in
 from kiosk.registration import service, waiting
 from kiosk.web.rendering import render
 
@@ -27,16 +27,7 @@ def _language():
 def _page(*, form=None, problems=(), answer=None, status=200):
     db = get_db()
     return render("registration/register.html", offer=service.offer(db), form=form or {}, problems=list(problems),
-                  answer=answer, chosen=_chosen(form), organisations=data.organisation_names(db), status=status)
-
-
-def _chosen(form):
-    """{block_id: session_id} chosen in FORM (the radio groups block-<id>)."""
-    chosen = {}
-    for key, value in (form or {}).items():
-        if key.startswith("block-") and key[6:].isdigit() and str(value).isdigit():
-            chosen[int(key[6:])] = int(value)
-    return chosen
+                  answer=answer, chosen=chosen_in(form or {}), organisations=data.organisation_names(db), status=status)
 
 
 @bp.get("/register")
