@@ -19,14 +19,14 @@ def get(db, message_id):
     return one(db, "SELECT * FROM outbox WHERE id = ?", [message_id])
 
 
-def due(db, *, limit=50, ignore_backoff=False):
-    """Waiting messages whose next attempt is due (all waiting ones with IGNORE_BACKOFF), oldest first."""
-    sql = "SELECT * FROM outbox WHERE status = 'waiting'"
-    params = []
-    if not ignore_backoff:
-        sql += " AND next_attempt_at <= ?"
-        params.append(time.time())
-    return list(db.query(sql + " ORDER BY next_attempt_at, id LIMIT ?", params + [limit]))
+def due(db, *, limit=50, ignore_backoff=False, after=0):
+    """Waiting messages whose next attempt is due, oldest first; with IGNORE_BACKOFF every waiting one
+    with an id above AFTER, in id order (a one-off flush pages through them, trying each once)."""
+    if ignore_backoff:
+        return list(db.query("SELECT * FROM outbox WHERE status = 'waiting' AND id > ? ORDER BY id LIMIT ?",
+                             [after, limit]))
+    return list(db.query("SELECT * FROM outbox WHERE status = 'waiting' AND next_attempt_at <= ? "
+                         "ORDER BY next_attempt_at, id LIMIT ?", [time.time(), limit]))
 
 
 def waiting_count(db):

@@ -94,13 +94,14 @@ def send_due(*, ignore_backoff=False, limit=None):
             result["uncertain"] = data.mark_interrupted(db)
     if not configured():
         return result
-    smtp = None
+    smtp, after = None, 0
     try:
         while limit is None or result["sent"] + result["failed"] < limit:
-            rows = data.due(db, limit=BATCH, ignore_backoff=ignore_backoff)
+            rows = data.due(db, limit=BATCH, ignore_backoff=ignore_backoff, after=after)
             if not rows:
                 break
             for row in rows:
+                after = row["id"]
                 if smtp is None:
                     try:
                         smtp = connect_smtp(current_app.config)
@@ -112,8 +113,6 @@ def send_due(*, ignore_backoff=False, limit=None):
                 result[outcome] += 1
                 if outcome in ("retry", "uncertain"):  # the connection may be gone: a fresh one next time
                     smtp = _close(smtp)
-                if outcome == "retry" and ignore_backoff:
-                    return result  # a one-off flush tries each message once
     finally:
         _close(smtp)
     return result
