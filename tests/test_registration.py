@@ -442,3 +442,14 @@ def test_kiosk_serve_sends_the_outbox_from_its_own_thread(tmp_path, demo_templat
     finally:
         server.stop()
         db.close()
+
+
+def test_registering_again_with_the_same_address_sends_the_ticket_again_and_tells_nobody(reg_app):
+    client = reg_app.test_client()
+    first = client.post("/register", data=form_for("Dubbel Persoon", "dubbel@example.org"))
+    again = reg_app.test_client().post("/register", data=form_for("Iemand Anders", "DUBBEL@example.org"))
+    assert first.status_code == again.status_code == 303 and first.headers["Location"] == again.headers["Location"]
+    db = connect(reg_app.config["DATABASE"])
+    assert db.execute("SELECT count(*) FROM attendees WHERE email = 'dubbel@example.org' COLLATE NOCASE").fetchone()[0] == 1
+    assert [row[0] for row in db.execute("SELECT recipient FROM outbox ORDER BY id")] == ["dubbel@example.org"] * 2
+    db.close()
