@@ -173,9 +173,14 @@ def possible_duplicates(db, *, email, name, organisation, exclude=None):
 def insert_attendee(db, values):
     """Insert an attendee (VALUES: name parts, name, email, organisation, role, search_text); returns the id."""
     now = now_utc()
-    return db["attendees"].insert(
-        dict(values, status="registered", extra="{}", created_at=now, updated_at=now)
-    ).last_pk
+    # Plain SQL, not sqlite-utils' insert (which reads the table's columns first): the public registration
+    # form runs this inside its write transaction (benchmarks/bench_registration.py).
+    columns = ("first_name", "name_prefix", "last_name", "name", "email", "organisation", "role", "search_text")
+    return db.execute(
+        f"""INSERT INTO attendees ({", ".join(columns)}, status, extra, created_at, updated_at)
+            VALUES ({", ".join("?" * len(columns))}, 'registered', '{{}}', ?, ?)""",
+        [values.get(column, "" if column != "email" else None) for column in columns] + [now, now],
+    ).lastrowid
 
 
 def update_attendee(db, attendee_id, values):

@@ -137,7 +137,7 @@ def _required_now(db, now=None):
     each is full (counting only their sessions' choices, not every session's as offer() does)."""
     required = data.required_blocks(db)
     blocks = {}
-    for session in people_data.session_rows(db):
+    for session in people_data.session_rows(db) if required else ():
         if session["block_id"] in required:
             block = blocks.setdefault(session["block_id"], {"id": session["block_id"], "name": session["block_name"],
                                                             "full": True})
