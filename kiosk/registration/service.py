@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from flask_babel import gettext as _
 
+from kiosk.accounts.limits import limiter_hit
 from kiosk.data import audit
 from kiosk.data import people as people_data
 from kiosk.data import registration as data
@@ -38,7 +39,7 @@ ACTOR = "registration form"
 @dataclass
 class Answer:
     """What a sign-up came to: STATUS 'registered', 'waiting', 'full' (the waiting list offered),
-    'problems' or 'closed'; FULL the sessions that were full, PROBLEMS the sentences to show."""
+    'problems', 'closed' or 'limited' (too many posts from the address); FULL the sessions that were full, PROBLEMS the sentences to show."""
 
     status: str
     problems: list = field(default_factory=list)
@@ -109,12 +110,15 @@ def _field_label(key):
     return {"name": _("Name"), "email": _("E-mail"), "organisation": _("Organisation"), "role": _("Role")}[key]
 
 
-def register(form, *, language, now=None):
+def register(form, *, language, client=None, limit=None, now=None):
     """Sign up the person of FORM (in LANGUAGE): an Answer. With form['waitlist'] the full sessions
-    they chose put them on those waiting lists."""
+    they chose put them on those waiting lists. The post counts against the CLIENT address's LIMIT
+    (hits, seconds) in the same transaction; over it, the Answer is 'limited' and nothing is written."""
     db = get_db()
     checked = check_person(form)
     with immediate(db):
+        if limit is not None and limiter_hit("register", client, limit=limit):
+            return Answer("limited")
         current = _required_now(db, now)
         if current["state"] in ("not_open", "ended"):
             return Answer("closed")

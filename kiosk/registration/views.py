@@ -5,7 +5,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from kiosk.accounts.access import actor_name, organiser_required, public
-from kiosk.accounts.limits import client_key, limiter_hit
+from kiosk.accounts.limits import client_key
 from kiosk.badges.qr import inline_svg
 from kiosk.data import attendees as attendees_data
 from kiosk.data import people as people_data
@@ -42,11 +42,12 @@ def register():
 def register_post():
     """A sign-up: registered (303 to the thank-you page), the waiting list offered, or the form's problems."""
     form = request.form
-    if limiter_hit("register", client_key(), limit=current_app.config["REGISTER_LIMIT"]):
-        return _page(form=form, problems=[_("Too many registrations from this address. Try again later.")], status=429)
     if form.get(HONEYPOT):
         return redirect(url_for("registration.done"), 303)  # told nothing, given nothing
-    answer = service.register(form, language=_language())
+    # The rate limit is counted in the registration's own transaction: one write lock per post.
+    answer = service.register(form, language=_language(), client=client_key(), limit=current_app.config["REGISTER_LIMIT"])
+    if answer.status == "limited":
+        return _page(form=form, problems=[_("Too many registrations from this address. Try again later.")], status=429)
     if answer.status in ("registered", "waiting"):
         return redirect(url_for("registration.done", waiting="1" if answer.status == "waiting" else None), 303)
     status = 400 if answer.status == "problems" else 200
