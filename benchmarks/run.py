@@ -43,10 +43,10 @@ from kiosk.data import rooms as rooms_data  # noqa: E402
 
 FULL = {"attendees": 50_000, "scans": 200_000, "runs": 3, "requests": {1: 600, 8: 2400, 32: 4800}, "open_rates": (500, 1000),
         "open_seconds": 5, "badges": 1000, "browser_runs": 20, "search_reps": 30,
-        "report_reps": 10}
+        "report_reps": 10, "registrations": 2000}
 SMOKE = {"attendees": 600, "scans": 3_000, "runs": 1, "requests": {1: 20, 8: 40, 32: 64}, "open_rates": (40,),
          "open_seconds": 1, "badges": 20, "browser_runs": 2, "search_reps": 3,
-         "report_reps": 2}
+         "report_reps": 2, "registrations": 64}
 
 
 class Table:
@@ -388,6 +388,27 @@ def bench_subprocess(table, script, args, pattern, make_rows, timeout):
         make_rows(table, match)
 
 
+def bench_registration(table, size):
+    """Sign-ups through the public form at 16 clients (none oversold) and tickets delivered to aiosmtpd."""
+
+    def rows(t, m):
+        if m["form"]:
+            t.add("registration form at 16 clients: throughput", float(m["rate"]), "/s", 200, better="higher")
+            t.add("registration form at 16 clients: p50 latency", float(m["p50"]), "ms")
+            t.add("registration form at 16 clients: p99 latency", float(m["p99"]), "ms", 100)
+        elif m["oversold"]:
+            t.add(f"registration form: oversold ({m['given']} places given of {m['places']})", int(m["oversold"]), "", 1)
+        else:
+            t.add(f"ticket mail delivered to aiosmtpd ({m['sent']} mails)", float(m["mail"]), "/s", 50, better="higher")
+
+    bench_subprocess(
+        table, "bench_registration.py", ["--registrations", str(size["registrations"])],
+        r"(?P<form>registration form at 16 clients: (?P<rate>[\d.]+)/s p50 (?P<p50>[\d.]+) ms p99 (?P<p99>[\d.]+) ms)"
+        r"|oversold (?P<oversold>\d+) \((?P<given>\d+) given of (?P<places>\d+) places\)"
+        r"|mail delivered to aiosmtpd: (?P<sent>\d+) of \d+ in [\d.]+ s, (?P<mail>[\d.]+)/s",
+        rows, timeout=600)
+
+
 LOOP_COUNT = 5_000_000
 
 
@@ -465,6 +486,7 @@ def main(argv=None):
                       t.add(f"badge PDF, {m[2]} badges, layout {m[1]}: size", float(m[4]), "MB", 5 if m[1] == "a6" else None)),
         timeout=300,
     )
+    bench_registration(table, size)
     if not args.skip_browser:
         bench_subprocess(
             table, "bench_scan_browser.py", ["--runs", str(size["browser_runs"])], r"badge in view -> welcome (p50|p95) ([\d.]+) ms",

@@ -17,9 +17,11 @@ from kiosk.badges import views as badges
 from kiosk.checkin import views as checkin
 from kiosk.event import views as event
 from kiosk.imports import views as imports
+from kiosk.mail import views as mail
 from kiosk.people import views as people
 from kiosk.program import views as program
 from kiosk.reports import views as reports
+from kiosk.registration import views as registration
 from kiosk.rooms import views as rooms
 from kiosk.setup import views as setup
 from kiosk.staff import views as staff
@@ -27,7 +29,7 @@ from kiosk.stations import views as stations
 from kiosk.web import busy, errors, i18n, rendering, security
 
 BLUEPRINTS = (accounts, admin, stations, checkin, api, organiser_api, rooms, badges, imports, exports, event, setup, staff,
-              people, program, reports)
+              people, program, reports, registration, mail)
 
 
 def create_app(test_config=None):

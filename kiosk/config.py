@@ -60,6 +60,15 @@ SETTINGS = (
     Setting("SESSION_COOKIE_HTTPONLY", True, "Flask's: scripts cannot read the session cookie."),
     Setting("SESSION_COOKIE_SAMESITE", "Lax", "Flask's: the session cookie stays on this site."),
     Setting("REMEMBER_COOKIE_SAMESITE", "Lax", "Flask-Login's: the remember cookie stays on this site."),
+    Setting("REGISTER_LIMIT", (20, 600), "Registration form posts per client address: (posts, seconds)."),
+    Setting("SMTP_HOST", None, "The mail server tickets are sent through; when unset, mail waits in the outbox."),
+    Setting("SMTP_PORT", 587, "The mail server's port."),
+    Setting("SMTP_USER", None, "The mail server login, when it needs one."),
+    Setting("SMTP_PASSWORD", None, "The mail server password."),
+    Setting("SMTP_TLS", "starttls", "How to talk to the mail server: starttls, ssl or none."),
+    Setting("SMTP_TIMEOUT", 30, "Seconds to wait for the mail server before trying again later."),
+    Setting("MAIL_FROM", None, "The sender of tickets, e.g. 'G40 <aanmelden@example.org>'; when unset, "
+            "kiosk@ and the public address's host."),
     Setting("WTF_CSRF_TIME_LIMIT", None, "Flask-WTF's: CSRF tokens do not expire, as a kiosk page stays "
             "open all day."),
 )

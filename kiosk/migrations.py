@@ -317,3 +317,71 @@ def m0010_station_result_seconds(db):
     # How long a station's answer stays on screen is the station's own (WCAG 2.2.1: enough
     # time to read); NULL keeps the default.
     db.execute("ALTER TABLE stations ADD COLUMN result_seconds INTEGER CHECK (result_seconds BETWEEN 3 AND 120)")
+
+
+# Long: one SQL script for the registration tables, and a migration is never edited once it landed.
+@migrations()
+def m0011_registration_waiting_list_and_outbox(db):
+    # Registration on a public page: whether it is open (and until when), the consent and
+    # privacy texts organisers write, which blocks everyone must choose in, the personal links
+    # (SHA-256 of a random token, several per person: every ticket mail carries its own), the
+    # waiting list per session in order of arrival, and the outbox every e-mail waits in.
+    db.executescript(
+        """
+        ALTER TABLE event ADD COLUMN registration_open INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE event ADD COLUMN registration_closes_at TEXT;     -- UTC ISO; NULL: open until closed
+        ALTER TABLE event ADD COLUMN consent_text TEXT NOT NULL DEFAULT '';
+        ALTER TABLE event ADD COLUMN privacy_text TEXT NOT NULL DEFAULT '';
+        ALTER TABLE blocks ADD COLUMN required INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE registration_links (
+            id INTEGER PRIMARY KEY,
+            attendee_id INTEGER NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,
+            language TEXT NOT NULL DEFAULT 'nl',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX registration_links_attendee ON registration_links(attendee_id);
+        CREATE TABLE waiting_list (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            attendee_id INTEGER REFERENCES attendees(id) ON DELETE CASCADE,  -- NULL: not registered (yet)
+            position REAL NOT NULL,                 -- order of arrival; organisers may reorder
+            name TEXT NOT NULL,
+            email TEXT NOT NULL,
+            organisation TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT 'nl',
+            wishes TEXT NOT NULL DEFAULT '{}',      -- JSON {block_id: session_id} of the other choices
+            created_at TEXT NOT NULL,
+            promoted_at TEXT,
+            removed_at TEXT
+        );
+        CREATE INDEX waiting_list_session ON waiting_list(session_id, position) WHERE promoted_at IS NULL AND removed_at IS NULL;
+        CREATE INDEX waiting_list_attendee ON waiting_list(attendee_id) WHERE attendee_id IS NOT NULL;
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            kind TEXT NOT NULL,                     -- ticket, promoted, waiting
+            attendee_id INTEGER REFERENCES attendees(id) ON DELETE SET NULL,
+            recipient TEXT NOT NULL,
+            recipient_name TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT 'nl',
+            link_token TEXT,                        -- the personal link's token this mail carries
+            detail TEXT NOT NULL DEFAULT '{}',      -- JSON: what the message says beyond the ticket
+            message_id TEXT NOT NULL UNIQUE,
+            subject TEXT NOT NULL DEFAULT '',
+            message BLOB,                           -- the RFC 5322 bytes, built once, sent as built
+            status TEXT NOT NULL DEFAULT 'waiting'
+                CHECK (status IN ('waiting', 'sending', 'sent', 'failed', 'uncertain')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT,
+            refused INTEGER NOT NULL DEFAULT 0,     -- the server refused the recipient (a bounce at SMTP)
+            sending_at TEXT,
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_waiting ON outbox(next_attempt_at, id) WHERE status = 'waiting';
+        CREATE INDEX outbox_attendee ON outbox(attendee_id) WHERE attendee_id IS NOT NULL;
+        CREATE INDEX outbox_status ON outbox(status, id);
+        """
+    )

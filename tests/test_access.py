@@ -128,6 +128,27 @@ EXPECTED = {
     "reports.table_csv": ORGANISERS,
     # And an organiser's API token (tests/test_reports.py).
     "api.report": ORGANISERS,
+    # The public registration page and a registrant's own page (the token in the URL is the key;
+    # 404 without a valid one, but the gate lets everyone through).
+    "registration.register": EVERYONE,
+    "registration.register_post": EVERYONE,
+    "registration.places": EVERYONE,
+    "registration.done": EVERYONE,
+    "registration.privacy": EVERYONE,
+    "registration.me": EVERYONE,
+    "registration.me_sessions": EVERYONE,
+    "registration.me_cancel": EVERYONE,
+    "registration.waiting_lists": ORGANISERS,
+    "registration.waiting_move": ORGANISERS,
+    "registration.waiting_promote": ORGANISERS,
+    "registration.waiting_remove": ORGANISERS,
+    "registration.save_settings": ORGANISERS,
+    "mail.index": ORGANISERS,
+    "mail.resend": ORGANISERS,
+    "mail.send_unsent": ORGANISERS,
+    "mail.tickets": ORGANISERS,
+    "mail.send_tickets": ORGANISERS,
+    "mail.send_ticket": ORGANISERS,
 }
 
 
@@ -163,6 +184,9 @@ def world(demo_app, demo_db):
         "filename": "favicon.svg",
         "kind": "attendees",
         "table": "sessions",
+        "token": "not-a-registration-token",
+        "entry_id": 1,
+        "message_id": 1,
     }
     return {"app": demo_app, "tokens": tokens, "sessions": sessions, "arguments": arguments, "door_room": door_room}
 

@@ -29,6 +29,9 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path):
         "scan-to-welcome in Chromium",
         "server peak memory",
         "check-in at 32 clients, open loop 40/s: p99 latency",
+        "registration form at 16 clients: p99 latency",
+        "registration form: oversold",
+        "ticket mail delivered to aiosmtpd",
         "machine speed, fixed Python loop, one process (at the start)",
         "machine speed, same loop, two processes at once, slower one (at the end)",
     ):

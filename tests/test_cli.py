@@ -80,8 +80,8 @@ def test_kiosk_help_lists_only_kiosk_options_and_touches_no_database(tmp_path, m
     options = re.findall(r"^\s+(-\S+)", result.output.split("Options:")[1].split("Commands:")[0], re.M)
     assert options == ["--help"]
     commands = re.findall(r"^  (\S+)  ", result.output.split("Commands:")[1], re.M)
-    assert commands == ["backup", "badges", "demo", "event", "import", "init-db", "purge", "report", "serve", "station",
-                        "token", "user"]
+    assert commands == ["backup", "badges", "demo", "event", "import", "init-db", "mail", "purge", "registration",
+                        "report", "serve", "station", "token", "user"]
     assert not (tmp_path / "instance").exists()
 
 

@@ -355,7 +355,8 @@ def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
         for rule in app.url_map.iter_rules():
             if "GET" in rule.methods and rule.endpoint != "static":
                 values = {"attendee_id": ids[0], "room_id": door_room, "session_id": 1, "kind": "attendees", "station_id": 1,
-                          "secret": "x", "scan_id": 1, "block_id": 1, "table": "sessions"}
+                          "secret": "x", "scan_id": 1, "block_id": 1, "table": "sessions", "token": "x", "entry_id": 1,
+                          "message_id": 1}
                 start.append(url_for(rule.endpoint, **{name: values[name] for name in rule.arguments}))
     visitors = [(organiser, {}), (host, {})] + [(app.test_client(), {"Authorization": f"Bearer {t}"}) for t in stations]
     extra = ["/kiosk/search?q=evil", "/admin/attendees?q=evil", "/login"]
@@ -447,6 +448,14 @@ AUDITED = {
     "program.remove_block": ("audit_log", lambda w: (f"/admin/program/blocks/{w['spare_block']}/remove", {})),
     "program.add_session": ("audit_log", lambda w: ("/admin/program/sessions", {"title": "Audit sessie",
                                                                                 "block_id": w["block"], "kind": "walk"})),
+    "registration.save_settings": ("audit_log", lambda w: ("/admin/event/registration", {"registration_open": "1"})),
+    "registration.waiting_move": ("audit_log", lambda w: (f"/admin/waiting/{w['waiting'][1]}/move", {"direction": "up"})),
+    "registration.waiting_promote": ("audit_log", lambda w: (f"/admin/waiting/{w['waiting'][0]}/promote", {})),
+    "registration.waiting_remove": ("audit_log", lambda w: (f"/admin/waiting/{w['waiting'][1]}/remove", {})),
+    "mail.send_ticket": ("audit_log", lambda w: ("/admin/attendees/3/ticket", {})),
+    "mail.send_tickets": ("audit_log", lambda w: ("/admin/tickets", {"attendee": ["1", "2"]})),
+    "mail.send_unsent": ("audit_log", lambda w: ("/admin/outbox/unsent", {})),
+    "mail.resend": ("audit_log", lambda w: (f"/admin/outbox/{w['failed_mail']}/resend", {})),
 }
 # POST routes that change no event data (or belong to no organiser).
 NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "imports.preview", "stations.pair_post",
@@ -457,7 +466,10 @@ NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "
             # An API token's writes are audited as "token:NAME (who made it)" (tests/test_organiser_api.py).
             "organiser_api.create_attendee",
             # The staffed desk's walk-ins: audited with the station as the actor (tests/test_people.py).
-            "checkin.walk_in_post", "checkin.walk_in_badge"}
+            "checkin.walk_in_post", "checkin.walk_in_badge",
+            # The public form and a registrant's own page: audited as "registration form" and
+            # "registrant ID" (tests/test_registration.py).
+            "registration.register_post", "registration.me_sessions", "registration.me_cancel"}
 
 
 def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
@@ -491,6 +503,11 @@ def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):
     }
     world["spare_session"] = demo_db["sessions"].insert({"block_id": world["spare_block"], "title": "Reserve sessie",
                                                          "kind": "walk"}).last_pk
+    world["waiting"] = [demo_db["waiting_list"].insert({"session_id": 7, "position": n, "name": f"Wachtend {n}",
+                                                        "email": f"w{n}@example.org", "created_at": now}).last_pk
+                        for n in (1, 2)]
+    world["failed_mail"] = demo_db["outbox"].insert({"created_at": now, "kind": "ticket", "recipient": "x@example.org",
+                                                     "message_id": "<audit@kiosk.test>", "status": "failed"}).last_pk
     missing = []
     for endpoint, (trail, request) in AUDITED.items():
         url, data = request(world)

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, request
 
 from kiosk.accounts.access import organiser_required
 from kiosk.data import attendees as attendees_data
+from kiosk.data import outbox as outbox_data
 from kiosk.data import people as people_data
 from kiosk.data import printing
 from kiosk.data import rooms as rooms_data
@@ -99,6 +100,7 @@ def attendee(attendee_id):
         program=attendees_data.personal_program(db, attendee_id),
         history=attendees_data.scan_history(db, attendee_id),
         badge_status=printing.badge_status(db, attendee_id),
+        mails=outbox_data.of_attendee(db, attendee_id),
     )
 
 

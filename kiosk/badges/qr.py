@@ -1,6 +1,7 @@
 """QR codes for badges: the module matrix, its dark runs, and their SVG and PDF paths."""
 
 import functools
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -97,3 +98,17 @@ def inline_svg(code, css_class="qr-code"):
         f'role="img" shape-rendering="crispEdges"><title>{Markup.escape(code)}</title>'
         f'<rect width="{modules}" height="{modules}" fill="#fff"/><path fill="#000" d="{qr.svg_path()}"/></svg>'
     )
+
+
+def qr_png(code, box_size=8):
+    """CODE's QR as PNG bytes (error correction M, 4-module quiet zone), as a badge carries it: for e-mail."""
+    # Imported here: only a ticket mail needs a bitmap, and PIL is slow to import for every scan worker.
+    from qrcode.image.pil import PilImage
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE, box_size=box_size,
+                       image_factory=PilImage)
+    qr.add_data(code)
+    qr.make(fit=True)
+    out = io.BytesIO()
+    qr.make_image().save(out, format="PNG")
+    return out.getvalue()

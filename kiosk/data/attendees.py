@@ -118,3 +118,8 @@ def arrivals(db):
         )
     )
     return {"registered": totals[0], "checked_in": totals[1], "per_organisation": per_organisation, "latest": latest}
+
+
+def summary_with_email(db, attendee_id):
+    """ATTENDEE_ID's id, name, e-mail, organisation and status, or None."""
+    return one(db, "SELECT id, name, email, organisation, status FROM attendees WHERE id = ?", [attendee_id])

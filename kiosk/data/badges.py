@@ -68,9 +68,10 @@ def issue_badge(db, attendee_id):
         ).fetchone()
         if not exists:
             break
-    badge_id = db["badges"].insert(
-        {"attendee_id": attendee_id, "code": code, "short_code": short, "issued_at": now, "replaced_at": None}
-    ).last_pk
+    badge_id = db.execute(
+        "INSERT INTO badges (attendee_id, code, short_code, issued_at, replaced_at) VALUES (?, ?, ?, ?, NULL)",
+        [attendee_id, code, short, now],
+    ).lastrowid
     return {"id": badge_id, "attendee_id": attendee_id, "code": code, "short_code": short, "issued_at": now}
 
 

@@ -51,7 +51,8 @@ def purge(db):
     occupancy, so the statistics (arrivals per organisation, per room, per hour) still add up.
     Removed: names, e-mail addresses, registration ids, roles, extra columns, badges
     (codes and print log), scanned codes and stored answers, names, e-mail addresses and badge
-    codes in audit details, and the rate-limit table (client addresses).
+    codes in audit details, the rate-limit table (client addresses), the outbox, the waiting
+    lists and the personal registration links.
     """
     with immediate(db):
         people = list(db.query("SELECT id, name, first_name, last_name, email, registration_id FROM attendees"))
@@ -61,6 +62,9 @@ def purge(db):
             for value in (person["name"], person["email"], person["registration_id"])
             if value and len(value.strip()) >= 3
         }
+        # People who only waited (never registered) are named in the audit log too.
+        identifying.update(value.strip() for row in db.execute("SELECT name, email FROM waiting_list") for value in row
+                           if value and len(value.strip()) >= 3)
         # Badge codes too: a reissue line names the old and the new code.
         identifying.update(code for row in db.execute("SELECT code, short_code FROM badges") for code in row)
         audit_changed = 0
@@ -81,6 +85,10 @@ def purge(db):
             "UPDATE scans SET code = NULL, response = NULL WHERE code IS NOT NULL OR response IS NOT NULL"
         ).rowcount
         db.execute("DELETE FROM rate_limits")
+        # Mail and waiting lists hold names, addresses and personal links.
+        db.execute("DELETE FROM outbox")
+        db.execute("DELETE FROM waiting_list")
+        db.execute("DELETE FROM registration_links")
         record(db, "cli", "purge personal data", f"{len(people)} attendees")
     # Deleted rows linger in free pages and the WAL until they are rewritten.
     db.execute("VACUUM")

@@ -104,6 +104,19 @@ def session_options(db):
     )
 
 
+def session_rows(db):
+    """Every session people can choose, with its block and places (no counts: see sessions_for_choice)."""
+    return list(
+        db.query(
+            """SELECT sessions.id, sessions.block_id, sessions.title, sessions.kind, sessions.place_limit,
+                      rooms.capacity AS room_capacity, blocks.name AS block_name, blocks.starts_at
+               FROM sessions JOIN blocks ON blocks.id = sessions.block_id
+               LEFT JOIN rooms ON rooms.id = sessions.room_id
+               ORDER BY blocks.starts_at, blocks.id, sessions.title"""
+        )
+    )
+
+
 def sessions_for_choice(db):
     """Every session people can choose, with its block, places and how many (not cancelled) chose it."""
     # All choices per session from the choices_session index alone, less those of cancelled
@@ -160,9 +173,14 @@ def possible_duplicates(db, *, email, name, organisation, exclude=None):
 def insert_attendee(db, values):
     """Insert an attendee (VALUES: name parts, name, email, organisation, role, search_text); returns the id."""
     now = now_utc()
-    return db["attendees"].insert(
-        dict(values, status="registered", extra="{}", created_at=now, updated_at=now)
-    ).last_pk
+    # Plain SQL, not sqlite-utils' insert (which reads the table's columns first): the public registration
+    # form runs this inside its write transaction (benchmarks/bench_registration.py).
+    columns = ("first_name", "name_prefix", "last_name", "name", "email", "organisation", "role", "search_text")
+    return db.execute(
+        f"""INSERT INTO attendees ({", ".join(columns)}, status, extra, created_at, updated_at)
+            VALUES ({", ".join("?" * len(columns))}, 'registered', '{{}}', ?, ?)""",
+        [values.get(column, "" if column != "email" else None) for column in columns] + [now, now],
+    ).lastrowid
 
 
 def update_attendee(db, attendee_id, values):
@@ -186,11 +204,18 @@ def replace_choices(db, attendee_id, chosen):
 
 def session_registered(db, session_id, *, exclude=None):
     """How many (not cancelled) attendees other than EXCLUDE chose SESSION_ID."""
-    return db.execute(
+    # The session's choices from the choices_session index alone, less the cancelled ones (few,
+    # found through their partial index): a join of each choice with its attendee reads a table
+    # row per choice, and this count runs inside every registration's write transaction.
+    chosen = db.execute("SELECT count(*) FROM choices WHERE session_id = ?", [session_id]).fetchone()[0]
+    cancelled = db.execute(
+        """SELECT count(*) FROM attendees CROSS JOIN choices ON choices.attendee_id = attendees.id
+           WHERE attendees.status = 'cancelled' AND choices.session_id = ?""", [session_id]).fetchone()[0]
+    mine = db.execute(
         """SELECT count(*) FROM choices JOIN attendees ON attendees.id = choices.attendee_id
-           WHERE choices.session_id = ? AND attendees.status = 'registered' AND attendees.id IS NOT ?""",
-        [session_id, exclude],
-    ).fetchone()[0]
+           WHERE choices.attendee_id = ? AND choices.session_id = ? AND attendees.status = 'registered'""",
+        [exclude, session_id]).fetchone()[0] if exclude is not None else 0
+    return chosen - cancelled - mine
 
 
 def give_badge(db, attendee_id):

@@ -5,8 +5,10 @@ from flask_babel import gettext as _
 
 from kiosk.accounts.access import actor_name, allow, organiser_required
 from kiosk.data import event as data
+from kiosk.data import registration as registration_data
 from kiosk.db import get_db
 from kiosk.event import service
+from kiosk.registration.service import local_closing
 from kiosk.web.rendering import render
 
 bp = Blueprint("event", __name__)
@@ -18,7 +20,13 @@ def settings():
     """The event's settings form, and the logo."""
     db = get_db()
     return render("event/settings.html", form=data.event_summary(db) or {}, logo=data.logo_version(db),
-                  timezones=service.timezone_names(), error=None)
+                  timezones=service.timezone_names(), error=None, registration=_registration(db))
+
+
+def _registration(db):
+    """The registration settings for their card on this page (saved by kiosk.registration.views)."""
+    settings = registration_data.settings(db) or {}
+    return dict(settings, closes_local=local_closing(data.get_event(db), settings.get("registration_closes_at")))
 
 
 @bp.post("/admin/event")
@@ -32,7 +40,7 @@ def save():
             service.create(db, fields, actor=actor_name())
     except service.EventError as error:
         return render("event/settings.html", form=fields, logo=data.logo_version(db),
-                      timezones=service.timezone_names(), error=error, status=400)
+                      timezones=service.timezone_names(), error=error, registration=_registration(db), status=400)
     flash(_("The event is saved."), "success")
     return redirect(url_for("event.settings"), code=303)
 

@@ -6,9 +6,11 @@ from flask_babel import gettext as _
 
 from kiosk.data import audit
 from kiosk.data import people as data
+from kiosk.data import registration as registration_data
 from kiosk.data.rooms import places_of
 from kiosk.db import get_db, immediate
 from kiosk.imports.attendees import EMAIL_RE
+from kiosk.registration import waiting
 from kiosk.text import display_name, search_text
 from kiosk.web.ids import parse_id
 
@@ -17,11 +19,13 @@ FIELD_LIMIT = 200
 
 @dataclass
 class Checked:
-    """A form's values once checked: VALUES for the attendees table, CHOICES {block_id: session_id}, PROBLEMS."""
+    """A form's values once checked: VALUES for the attendees table, CHOICES {block_id: session_id}, PROBLEMS,
+    and FULL: the sessions refused because they are full (the registration page offers their waiting lists)."""
 
     values: dict = field(default_factory=dict)
     choices: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    full: list = field(default_factory=list)
 
 
 def _text(form, name):
@@ -48,7 +52,7 @@ def check_details(form):
 def check_choices(db, form, checked, *, attendee_id=None, override=False):
     """Read the session chosen per block (`block-<id>` fields of FORM) into CHECKED; a full session is
     refused unless OVERRIDE (an organiser's decision) or the person already had it."""
-    sessions = {session["id"]: session for session in data.sessions_for_choice(db)}
+    sessions = {session["id"]: session for session in data.session_rows(db)}
     had = data.choices_of(db, attendee_id) if attendee_id else {}
     for block_id in {session["block_id"] for session in sessions.values()}:
         raw = form.get(f"block-{block_id}", "")
@@ -62,6 +66,7 @@ def check_choices(db, form, checked, *, attendee_id=None, override=False):
         taken = data.session_registered(db, session["id"], exclude=attendee_id)
         if places is not None and taken >= places and not override and had.get(block_id) != session["id"]:
             checked.problems.append(_("%(session)s is full (%(places)s places).", session=session["title"], places=places))
+            checked.full.append(session)
             continue
         checked.choices[block_id] = session["id"]
     return checked
@@ -115,9 +120,12 @@ def change_choices(attendee_id, form, *, actor, override=False):
         check_choices(db, form, checked, attendee_id=attendee_id, override=override)
         if checked.problems:
             return checked
+        before = data.choices_of(db, attendee_id)
         data.replace_choices(db, attendee_id, checked.choices)
         audit.record(db, actor, "attendee.sessions",
                      f"{attendee_id} {sorted(checked.choices.items())}{' override' if override else ''}")
+        # A place given up goes to the first person waiting for it, in this same transaction.
+        waiting.promote(db, set(before.values()) - set(checked.choices.values()), actor=actor)
     return checked
 
 
@@ -127,6 +135,9 @@ def set_status(attendee_id, status, *, actor):
     with immediate(db):
         data.set_status(db, attendee_id, status)
         audit.record(db, actor, "attendee.cancel" if status == "cancelled" else "attendee.reinstate", str(attendee_id))
+        if status == "cancelled":
+            registration_data.remove_attendee_waiting(db, attendee_id)
+            waiting.promote(db, data.choices_of(db, attendee_id).values(), actor=actor)
 
 
 def mask_email(email):

@@ -10,8 +10,10 @@ from flask_babel import gettext as _
 
 from kiosk.data import audit
 from kiosk.data import program as data
+from kiosk.data import registration as registration_data
 from kiosk.db import get_db, immediate
 from kiosk.imports.program import parse_count, parse_time
+from kiosk.registration import waiting
 from kiosk.text import fold
 from kiosk.web.ids import parse_id
 
@@ -61,6 +63,8 @@ def save_room(form, *, actor, room_id=None):
             before = data.get(db, "rooms", room_id)
             data.update(db, "rooms", room_id, values)
             audit.record(db, actor, "room.edit", f"{room_id} {before['name']}: {_changes(before, values)}")
+            # A raised capacity gives its new places to the people waiting for the room's sessions.
+            waiting.promote(db, registration_data.sessions_in_room(db, room_id), actor=actor)
         inside = data.inside(db, room_id)
     if inside > capacity:
         result.warnings.append(_(
@@ -101,7 +105,8 @@ def save_block(form, *, actor, block_id=None):
         result.problems.append(_("Give the start and end as times like 09:30."))
     elif ends_at <= starts_at:
         result.problems.append(_("The block must end after it starts."))
-    values = {"name": name, "starts_at": starts_at, "ends_at": ends_at}
+    # Required: everyone who registers chooses a session here (kiosk.registration.service).
+    values = {"name": name, "starts_at": starts_at, "ends_at": ends_at, "required": int(form.get("required") == "1")}
     with immediate(db):
         if name and _same_name(db, "blocks", "name", name, block_id):
             result.problems.append(_("There is already a block called “%(name)s”.", name=name))
@@ -169,6 +174,7 @@ def save_session(form, *, actor, session_id=None):
         else:
             data.update(db, "sessions", session_id, values)
             audit.record(db, actor, "session.edit", f"{session_id} {before['title']}: {_changes(before, values)}")
+            waiting.promote(db, [session_id], actor=actor)
     result.row_id = session_id
     return result
 

@@ -1,5 +1,6 @@
 """What `kiosk serve` adds for production load; create_app() alone serves everything correctly."""
 
+from kiosk.mail.sender import start_sender
 from kiosk.serving import qr_masks, tweaks
 from kiosk.serving.admission import Admission
 from kiosk.serving.checkpointer import start_checkpointer
@@ -36,7 +37,10 @@ def start_worker(app):
     """Start what runs beside each worker process: call it in the worker, after the fork.
 
     - checkpointer: the WAL copied back into the database file from a thread of its own;
-    - ticker: rooms whose session ended are emptied in the history when it ends.
+    - ticker: rooms whose session ended are emptied in the history when it ends;
+    - mail sender: the outbox delivered; every worker starts one, and only the one holding the
+      sender's lock file sends (kiosk.mail.sender).
     """
     start_checkpointer(app.config["DATABASE"])
     start_schedule_tick(app)
+    start_sender(app)

@@ -1,8 +1,6 @@
 """The `kiosk` command line: demo event, imports, users, stations, badges, serving, backups."""
 
-import json
 import sqlite3
-import sys
 from pathlib import Path
 
 import click
@@ -11,13 +9,12 @@ from flask.cli import ScriptInfo, with_appcontext
 from flask_babel import force_locale
 
 from kiosk import create_app, demo
-from kiosk.data import maintenance
+from kiosk.cli import event_commands
+from kiosk.cli.output import fail
 from kiosk.badges.fitting import FontsMissing
 from kiosk.badges.layouts import LAYOUTS
 from kiosk.badges.service import NothingToPrint, write_pdf
-from kiosk.data import accounts, tokens
-from kiosk.data.event import event_summary
-from kiosk.event import service as event_service
+from kiosk.data import accounts, maintenance
 from kiosk.db import get_db, migrate
 from kiosk.imports import importer
 from kiosk.reports import exports as report_exports
@@ -37,12 +34,6 @@ def main(ctx):
     # Under `flask` or a test runner the caller's ScriptInfo already names the app.
     if ctx.find_object(ScriptInfo) is None:
         ctx.obj = ScriptInfo(create_app=create_app)
-
-
-def fail(message):
-    """Print MESSAGE to stderr and exit with status 1."""
-    click.echo(message, err=True)
-    sys.exit(1)
 
 
 @main.command("demo")
@@ -117,70 +108,6 @@ def user_logout_command(email):
     if ended is None:
         fail(f"no user with e-mail {email}")
     click.echo(f"logins ended for {email}: {ended}")
-
-
-@main.group("event")
-def event_group():
-    """Create or show the event."""
-
-
-@event_group.command("create")
-@click.argument("name")
-@click.option("--date", "event_date", required=True, help="The (first) day, YYYY-MM-DD.")
-@click.option("--end-date", help="The last day of a two-day event, YYYY-MM-DD.")
-@click.option("--venue", default="", help="Where it is.")
-@click.option("--timezone", "timezone_name", default="Europe/Amsterdam", show_default=True, help="An IANA time zone.")
-@click.option("--language", type=click.Choice(["nl", "en"]), default="nl", show_default=True, help="The default language.")
-@with_appcontext
-def event_create_command(name, event_date, end_date, venue, timezone_name, language):
-    """Create the event NAME in a database that holds none."""
-    fields = {"name": name, "date": event_date, "end_date": end_date or "", "venue": venue, "timezone": timezone_name,
-              "language": language}
-    try:
-        created = event_service.create(get_db(), fields, actor="cli")
-    except event_service.EventError as error:
-        fail(f"{error.field}: {error}")
-    if not created:
-        fail("the database already holds an event; change it on the event page (/admin/event)")
-    click.echo(f"event created: {name} on {event_date}")
-
-
-@event_group.command("show")
-@with_appcontext
-def event_show_command():
-    """Print the event as one JSON object (name, date, end_date, venue, timezone, language)."""
-    summary = event_summary(get_db())
-    if summary is None:
-        fail("no event yet; create one with `kiosk event create`")
-    click.echo(json.dumps({key: summary[key] for key in ("name", "date", "end_date", "venue", "timezone", "language")},
-                          ensure_ascii=False))
-
-
-@main.group("token")
-def token_group():
-    """Manage organiser API tokens for integrations."""
-
-
-@token_group.command("add")
-@click.argument("name")
-@with_appcontext
-def token_add_command(name):
-    """Create an API token NAME; prints it once, on a line 'token: ...'."""
-    try:
-        _row, token = tokens.add_token(get_db(), name, actor="cli")
-    except accounts.AccountError as error:
-        fail(str(error))
-    click.echo(f"token: {token}")
-
-
-@token_group.command("revoke")
-@click.argument("name")
-@with_appcontext
-def token_revoke_command(name):
-    """Revoke the API token NAME: it stops working at once."""
-    if not tokens.revoke_token(get_db(), name, actor="cli"):
-        fail(f"no active token named {name!r}")
-    click.echo(f"token revoked: {name}")
 
 
 @main.group("station")
@@ -339,5 +266,5 @@ def badges_command(layout, out, organisation, not_printed):
     click.echo(f"wrote {count} badges ({layout}, {pages} page{'s' if pages != 1 else ''}) to {out}")
 
 
-if __name__ == "__main__":  # `python -m kiosk.cli serve`, as the live-server test fixture starts it
-    main()
+for group in event_commands.GROUPS:
+    main.add_command(group)

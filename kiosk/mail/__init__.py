@@ -1,0 +1,1 @@
+"""E-mail: the outbox, building messages and the sender that delivers them."""

@@ -1,0 +1,1 @@
+"""Registration: the public sign-up page, personal links, the waiting list."""
