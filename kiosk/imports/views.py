@@ -9,13 +9,14 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from kiosk.accounts.access import organiser_required
 from kiosk.data.rooms import list_blocks
 from kiosk.db import get_db
-from kiosk.imports import importer
+from kiosk.imports import importer, worker
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 
@@ -30,11 +31,12 @@ KEEP_PREVIEWS = 10
 KEEP_BYTES = 100 * 1024 * 1024
 
 
-def _run(kind, source, filename, dry_run):
-    db = get_db()
-    if kind == "program":
-        return importer.import_program(db, source, filename=filename, dry_run=dry_run)
-    return importer.import_attendees(db, source, filename=filename, dry_run=dry_run)
+def _run(kind, path, filename, dry_run, options=None):
+    """Import the file at PATH, in a child process with a memory cap (kiosk.imports.worker) unless set otherwise."""
+    job = {"kind": kind, "path": str(path), "filename": filename, "dry_run": dry_run, "options": options or {}}
+    if current_app.config["IMPORT_IN_CHILD"]:
+        return worker.run(current_app, job, str(get_locale() or "nl"))
+    return worker.work(job)
 
 
 def _upload_dir():
@@ -89,15 +91,16 @@ def preview():
         flash(_("Choose a file to import."), "error")
         return redirect(url_for("imports.upload", kind=kind), code=303)
     filename = os.path.basename(upload.filename)
-    data = upload.read()
-    try:
-        report = _run(kind, data, filename, dry_run=True)
-    except importer.ImportRejected as rejected:
-        return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems)
-    _make_room(len(data))
+    _make_room(request.content_length or 0)
     token = secrets.token_hex(16)
     extension = os.path.splitext(filename)[1].lower()
-    (_upload_dir() / f"{token}-{kind}{extension if extension in EXTENSIONS else '.csv'}").write_bytes(data)
+    path = _upload_dir() / f"{token}-{kind}{extension if extension in EXTENSIONS else '.csv'}"
+    upload.save(path)
+    try:
+        report = _run(kind, path, filename, dry_run=True)
+    except importer.ImportRejected as rejected:
+        path.unlink(missing_ok=True)
+        return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems)
     return render_template(
         "imports/preview.html", kind=kind, filename=filename, report=report, token=token,
         summary=importer.summary_line(report),
