@@ -310,3 +310,18 @@ def m0009_scan_reasons_and_attendee_list_indexes(db):
         CREATE INDEX attendees_cancelled ON attendees(id) WHERE status = 'cancelled';
         """
     )
+
+
+@migrations()
+def m0011_import_mappings(db):
+    # The organiser's choice of what each column of an export is for, remembered by its set of
+    # headers (a hash of them) for the next import of the same export.
+    db.executescript(
+        """
+        CREATE TABLE import_mappings (
+            signature TEXT PRIMARY KEY,
+            mapping TEXT NOT NULL,              -- JSON: {header key: target}
+            updated_at TEXT NOT NULL
+        );
+        """
+    )

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 
 from kiosk.data import audit
 from kiosk.data.import_steps import ImportChanged, write_in_steps
-from kiosk.data.imports import import_transaction
+from kiosk.data.imports import import_transaction, remember_mapping
 from kiosk.db import WriterBusy
 from kiosk.imports.attendees import apply_attendees, plan_attendees
 from kiosk.imports.memory import release_gradually
@@ -39,25 +39,31 @@ __all__ = [
 ]
 
 
-def import_attendees(db, path_or_file, *, filename=None, dry_run=False):
+def import_attendees(db, path_or_file, *, filename=None, dry_run=False, sheet=None, mapping=None):
     """Import or update attendees from a CSV/XLSX file, all or nothing; returns the report.
 
     The report has 'added', 'updated', 'unchanged', 'cancelled' (existing people newly
     set to cancelled; new rows that arrive cancelled count as added), 'total', 'badges'
     (badges issued), 'preview' (the first rows with their action) and 'changes' (the
     first rows that are not unchanged). People missing from
-    the file are left as they are: they are not cancelled automatically.
+    the file are left as they are: they are not cancelled automatically. The preview's part
+    (each column's use, skipped rows, warnings) is in kiosk.imports.preview.describe.
+
+    SHEET names a workbook's sheet; MAPPING ({column index or header: target}) is the organiser's
+    choice of what columns are for, remembered for the next file with the same headers.
     """
     with _gc_paused():
-        table = read_table(path_or_file, filename)
+        table = read_table(path_or_file, filename, sheet)
         with import_transaction(db, dry_run=True):  # checked in a snapshot, which holds up no writer
             try:
-                report, plan = plan_attendees(db, table, dry_run=dry_run)
+                report, plan = plan_attendees(db, table, dry_run=dry_run, overrides=mapping)
             finally:
                 release_gradually(table.rows)
         try:
             if not dry_run:
                 _write_attendees(db, plan)
+                if plan["mapping"]:
+                    remember_mapping(db, *plan["mapping"])
         finally:
             release_gradually(*(value for value in plan.values() if isinstance(value, list)))
         return report

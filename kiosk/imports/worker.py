@@ -14,9 +14,11 @@ import os
 import resource
 import time
 
+from flask import Flask
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from kiosk import extensions
 from kiosk.db import get_db
 from kiosk.imports import importer
 from kiosk.imports.report import ImportRejected
@@ -32,7 +34,7 @@ def _mp_context():
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
         # The forkserver imports Kiosk once; each import's child forks from it ready to run.
-        _context.set_forkserver_preload(["kiosk.imports.worker", "kiosk"])
+        _context.set_forkserver_preload(["kiosk.imports.worker"])
     return _context
 
 
@@ -78,10 +80,10 @@ def _child(sender, config, job, locale):
     limit = config.get("IMPORT_MEMORY_MB")
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (int(limit) * MiB, int(limit) * MiB))
-    # A module-level import would be a cycle: kiosk imports the views, which import this module.
-    from kiosk import create_app
-
-    app = create_app(config)
+    # The import needs the settings, the database and the translations, not the whole app.
+    app = Flask(__name__)
+    app.config.from_mapping(config)
+    extensions.babel.init_app(app)
     with app.test_request_context(), force_locale(locale):
         answer = _answer(job)
     sender.send(answer)
