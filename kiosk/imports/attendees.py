@@ -46,18 +46,18 @@ def plan_attendees(db, table, *, dry_run=False, overrides=None):
     samples = [cells for _line, cells in table.rows[:SAMPLE_ROWS]]
     mapping = recognise(table.header, samples, blocks, sessions, data.remembered_mapping(db, key), overrides)
     fields = mapping.fields()
+    checks = RowChecks(table.header, mapping.targets, blocks, sessions, is_ticket_shop(mapping, table.header))
     if not fields & {"name", "first_name", "last_name"}:
         raise ImportRejected([_(
             "line %(line)s: there is no name column (Naam/Name, or Voornaam/First name and Achternaam/Last name); "
             "the columns are: %(columns)s",
             line=table.header_line, columns=column_list(table.header),
-        )])
+        )], describe(table, mapping, checks, blocks, samples))
     if not table.rows:
         raise ImportRejected([_("the file has a header on line %(line)s but no attendees", line=table.header_line)])
-    checks = RowChecks(table.header, mapping.targets, blocks, sessions, is_ticket_shop(mapping, table.header))
     rows = checks.check(table.rows)
     if checks.problems:
-        raise ImportRejected(checks.problems)
+        raise ImportRejected(checks.problems, describe(table, mapping, checks, blocks, samples))
     block_columns = sorted(int(f[6:]) for f in fields if f.startswith("block:"))
     try:
         report, plan = _plan(db, rows, fields, block_columns, dry_run)

@@ -6,8 +6,9 @@ PREVIEW_ROWS = 20
 class ImportRejected(Exception):
     """The file was not imported; .problems lists every reason, with line numbers where there are."""
 
-    def __init__(self, problems):
+    def __init__(self, problems, preview=None):
         self.problems = list(problems) if not isinstance(problems, str) else [problems]
+        self.preview = preview  # each column's use and the rows skipped, when the file was read that far
         super().__init__(self.describe())
 
     def describe(self):

@@ -50,7 +50,7 @@ def run(app, job, locale):
     try:
         while not receiver.poll(0.2):
             if not child.is_alive() and not receiver.poll(0):
-                raise ImportRejected([_too_large() if child.exitcode in (-9, 137) else _stopped()])
+                raise ImportRejected([_stopped()])
             if time.monotonic() > deadline:
                 raise ImportRejected([_("the import took too long and was stopped; split the file into smaller ones")])
         try:
@@ -63,7 +63,7 @@ def run(app, job, locale):
             child.kill()
         child.join(5)
     if outcome == "rejected":
-        raise ImportRejected(value)
+        raise ImportRejected(*value)
     return value
 
 
@@ -76,7 +76,7 @@ def _stopped():
 
 
 def _child(sender, config, job, locale):
-    """In the child: cap memory, make the app, run the job, send ('ok', report) or ('rejected', problems)."""
+    """In the child: cap memory, make the app, run the job, send ('ok', report) or ('rejected', (problems, preview))."""
     limit = config.get("IMPORT_MEMORY_MB")
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (int(limit) * MiB, int(limit) * MiB))
@@ -92,19 +92,19 @@ def _child(sender, config, job, locale):
 
 
 def _answer(job):
-    """('ok', report) or ('rejected', problems) for JOB; a MemoryError is the file being too large."""
+    """('ok', report) or ('rejected', (problems, preview)) for JOB; a MemoryError is the file being too large."""
     out_of_memory = False
     try:
         return ("ok", work(job))
     except ImportRejected as rejected:
-        return ("rejected", rejected.problems)
+        return ("rejected", (rejected.problems, rejected.preview))
     except MemoryError:
         # The message is made after the except block: until then the traceback holds the import's objects.
         out_of_memory = True
     except Exception as error:  # sent as a problem: the server then shows it instead of a bare 500
-        return ("rejected", [_stopped() + f" ({type(error).__name__}: {error})"])
+        return ("rejected", ([_stopped() + f" ({type(error).__name__}: {error})"],))
     if out_of_memory:
-        return ("rejected", [_too_large()])
+        return ("rejected", ([_too_large()],))
 
 
 def work(job):
