@@ -30,12 +30,13 @@ from kiosk.imports.attendees import apply_attendees, plan_attendees
 from kiosk.imports.memory import release_gradually
 from kiosk.imports.names import split_name
 from kiosk.imports.program import apply_program
+from kiosk.imports.recognise import is_target
 from kiosk.imports.reading import Table, read_table
-from kiosk.imports.report import ImportRejected, summary_line
+from kiosk.imports.report import ImportRejected, describe_lines, summary_line
 
 __all__ = [
-    "ImportRejected", "Table", "apply_attendees", "apply_program", "import_attendees", "import_program",
-    "read_table", "record_audit", "split_name", "summary_line",
+    "ImportRejected", "Table", "apply_attendees", "apply_program", "describe_lines", "import_attendees",
+    "import_program", "is_target", "read_table", "record_audit", "split_name", "summary_line",
 ]
 
 

@@ -112,6 +112,11 @@ def recognise(header, samples, blocks, sessions, remembered=None, overrides=None
     return Mapping(targets, notes, _source(header))
 
 
+def is_target(target):
+    """Whether TARGET is a use a column can have (a block's id is checked when the file is read)."""
+    return target in FIELDS or target in ("extra", "ignore") or re.fullmatch(r"block:[0-9]{1,9}", target) is not None
+
+
 def _valid(target, blocks):
     return target in FIELDS or target in ("extra", "ignore") or target in {f"block:{b['id']}" for b in blocks}
 
