@@ -8,12 +8,13 @@ against what it wrote, field by field.
 import csv
 import io
 import json
+import re
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from kiosk.imports import importer
-from test_importer import attendees, choices, make_db
+from test_importer import attendees, choices, import_client, make_db, upload  # noqa: F401  (a fixture)
 
 FIELDS = ("name", "email", "organisation", "role", "status")
 
@@ -343,3 +344,27 @@ def test_cli_uses_the_same_recognition_prints_the_mapping_and_takes_sheet_and_ma
     assert result.output.splitlines()[-1] == "attendees imported: 1 added, 0 updated, 0 unchanged, 0 cancelled"
     bad = runner.invoke(args=["import", "attendees", str(path), "--map", "Club=shoe size"])
     assert bad.exit_code == 1 and "is not a use a column can have" in bad.output
+
+
+def test_the_preview_lists_every_warning_row_and_offers_the_sheets(import_client, demo_db):
+    rows = [["Tijdstempel", "E-mailadres", "Naam", "Organisatie"]]
+    for number in range(30):  # thirty people who each sent the form twice
+        rows.append(["2026/03/01", f"p{number}@x.nl", f"Persoon {number}", "VNG"])
+        rows.append(["2026/03/02", f"p{number}@x.nl", f"Persoon {number}", "Gemeente Edam"])
+    page = upload(import_client, "attendees", "antwoorden.csv", csv_bytes(rows))
+    assert 'name="token"' in page.text
+    assert all(f"line {line}: also on line {line - 1}" in page.text for line in range(3, 62, 2))
+    data = xlsx_of({"Orders": [["Order code", "Status"], ["A1", "paid"]],
+                    "Lijst": [["Naam", "E-mail"], ["Jan Bos", "jan@x.nl"]]})
+    page = upload(import_client, "attendees", "workbook.xlsx", data)
+    assert '<option value="Lijst"' in page.text and 'Read from sheet "Orders".' in page.text
+    kept = re.search(r'name="kept" value="([0-9a-f]+)"', page.text).group(1)
+    page = import_client.post("/admin/import/preview", data={"kept": kept, "kind": "attendees",
+                                                             "filename": "workbook.xlsx", "sheet": "Lijst"})
+    assert 'Read from sheet "Lijst".' in page.text and "Jan Bos" in page.text
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
+    assert '<input type="hidden" name="sheet" value="Lijst">' in page.text
+    done = import_client.post("/admin/import/commit", data={"token": token, "kind": "attendees",
+                                                           "filename": "workbook.xlsx", "sheet": "Lijst"})
+    assert done.status_code == 303
+    assert demo_db.execute("SELECT name FROM attendees WHERE email = 'jan@x.nl'").fetchone()[0] == "Jan Bos"
