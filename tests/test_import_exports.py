@@ -368,3 +368,12 @@ def test_the_preview_lists_every_warning_row_and_offers_the_sheets(import_client
                                                            "filename": "workbook.xlsx", "sheet": "Lijst"})
     assert done.status_code == 303
     assert demo_db.execute("SELECT name FROM attendees WHERE email = 'jan@x.nl'").fetchone()[0] == "Jan Bos"
+
+
+def test_a_microsoft_forms_answer_number_is_no_registration_id(tmp_path):
+    db = make_db(tmp_path)
+    header = MS_FORMS_META + ["Bij welke gemeente werk je?"]
+    data = xlsx_of({"Form1": [header, [1, "3/1/26 9:02", "3/1/26 9:04", "k@x.nl", "Kees de Jong", None, "Edam"]]})
+    importer.import_attendees(db, data, filename="Aanmelden.xlsx")
+    (row,) = attendees(db)
+    assert row["registration_id"] is None and json.loads(row["extra"])["ID"] == "1"

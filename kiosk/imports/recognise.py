@@ -96,7 +96,11 @@ def recognise(header, samples, blocks, sessions, remembered=None, overrides=None
     ({column index or header: target}, the organiser's choices) win over recognition, in that order.
     """
     columns = [[row[index].strip() if index < len(row) else "" for row in samples] for index in range(len(header))]
+    source = _source(header)
     targets, notes = _by_headers(header, columns)
+    if source == "microsoft_forms":  # its ID numbers the form's answers 1, 2, 3: no registration's id
+        targets = ["extra" if header_key(title) == "id" and target == "registration_id" else target
+                   for title, target in zip(header, targets)]
     _questions(header, columns, targets, notes, blocks, sessions)
     _names(targets)
     for index, title in enumerate(header):
@@ -109,7 +113,7 @@ def recognise(header, samples, blocks, sessions, remembered=None, overrides=None
             (i for i, key in enumerate(keys) if key == header_key(column)), -1)
         if 0 <= index < len(targets) and _valid(chosen, blocks):
             targets[index] = chosen
-    return Mapping(targets, notes, _source(header))
+    return Mapping(targets, notes, source)
 
 
 def is_target(target):
