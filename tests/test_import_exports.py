@@ -377,3 +377,11 @@ def test_a_microsoft_forms_answer_number_is_no_registration_id(tmp_path):
     importer.import_attendees(db, data, filename="Aanmelden.xlsx")
     (row,) = attendees(db)
     assert row["registration_id"] is None and json.loads(row["extra"])["ID"] == "1"
+
+
+def test_a_column_that_only_mentions_a_block_stays_an_extra_field(tmp_path):
+    db = make_db(tmp_path)
+    importer.import_attendees(db, csv_bytes([["Naam", "E-mail", "Opmerking over de lunch"],
+                                             ["Jan Bos", "jan@x.nl", "vegetarisch"]]), filename="a.csv")
+    (row,) = attendees(db)
+    assert json.loads(row["extra"]) == {"Opmerking over de lunch": "vegetarisch"} and choices(db) == {}

@@ -187,17 +187,19 @@ def _questions(header, columns, targets, notes, blocks, sessions):
 
 
 def _block_of(key, values, blocks, titles, used):
-    """'block:<id>' when a column's header names a time block or its answers are that block's sessions."""
+    """'block:<id>' when a column's answers are a time block's sessions, and its header is that block's name,
+    holds it ('Lunchwandeling') or asks a question; a header that only mentions a block stays extra."""
     answers = [fold(value).strip() for value in values if value]
     for block in blocks:
         target = f"block:{block['id']}"
         if target in used:
             continue
         name = header_key(block["name"])
-        if key == name or (len(name) >= 4 and name in key):
+        if key == name:
             return target
         known = titles.get(block["id"], set())
-        if answers and known and sum(answer in known for answer in answers) * 2 > len(answers):
+        matching = sum(answer in known for answer in answers)
+        if matching and (matching * 2 > len(answers) or (len(name) >= 4 and name in key)):
             return target
     return None
 
