@@ -42,6 +42,11 @@ SETTINGS = (
     Setting("PUBLIC_URL", None, "Base URL for pairing links, e.g. https://192.168.1.20:8443; when unset, "
             "the address `kiosk serve` wrote to the instance folder, else the request's."),
     Setting("IMPORT_FOLDER", None, "Where uploaded import files wait for confirmation.", in_instance="imports"),
+    Setting("IMPORT_IN_CHILD", True, "Import previews and commits from the pages run in a child process, so the "
+            "server does not grow by a file (the command line imports in its own process)."),
+    Setting("IMPORT_MEMORY_MB", 1536, "The memory (address space) an import's child process may take; a file "
+            "needing more is refused as too large."),
+    Setting("IMPORT_SECONDS", 600, "The longest an import's child process may run before it is stopped."),
     Setting("LANGUAGES", ["nl", "en"], "The languages a page can be shown in."),
     Setting("BABEL_DEFAULT_LOCALE", "nl", "The language when neither the event nor the browser chooses one."),
     Setting("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS), "Where the compiled catalogs are."),

@@ -140,6 +140,11 @@ def new_context(chromium, language, size="desktop"):
                                 reduced_motion="reduce")
 
 
+def _any_value(rule, name):
+    """A value for URL argument NAME of RULE that the route accepts: 1 for a row id, else "x"."""
+    return 1 if f"<int:{name}>" in rule.rule else "x"
+
+
 def start_urls(database_path):
     """One URL for each GET route of the app, as the security crawl builds them."""
     app = create_app({"TESTING": True, "DATABASE": str(database_path), "SECRET_KEY": "x", "PUBLIC_URL": "http://kiosk.test"})
@@ -147,13 +152,16 @@ def start_urls(database_path):
     values = {"attendee_id": db.execute("SELECT min(id) FROM attendees").fetchone()[0],
               "room_id": db.execute("SELECT min(id) FROM rooms").fetchone()[0],
               "session_id": db.execute("SELECT min(id) FROM sessions").fetchone()[0],
-              "kind": "attendees", "secret": "x", "scan_id": 1}
+              "kind": "attendees", "secret": "x", "scan_id": 1, "table": "sessions",
+              "station_id": db.execute("SELECT min(id) FROM stations").fetchone()[0] or 1,
+              "block_id": db.execute("SELECT min(id) FROM blocks").fetchone()[0]}
     db.close()
     urls = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
             if "GET" in rule.methods and rule.endpoint != "static":
-                urls.append(url_for(rule.endpoint, **{name: values[name] for name in rule.arguments}))
+                # A page added later is crawled too: an argument without a value of its own gets 1 or "x".
+                urls.append(url_for(rule.endpoint, **{name: values.get(name, _any_value(rule, name)) for name in rule.arguments}))
     return urls, app.url_map.bind("localhost")
 
 

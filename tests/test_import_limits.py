@@ -149,8 +149,9 @@ def test_hostile_workbooks_are_refused_clearly_without_growing_the_server(import
 
 
 @pytest.mark.slow
-def test_a_bomb_whose_zip_states_false_sizes_is_refused_while_it_is_read(import_client, monkeypatch):
+def test_a_bomb_whose_zip_states_false_sizes_is_refused_while_it_is_read(demo_app, import_client, monkeypatch):
     # The stated sizes are checked first; the sizes really read are checked as reading goes.
+    demo_app.config["IMPORT_IN_CHILD"] = False  # the monkeypatch reaches this process only
     monkeypatch.setattr(xlsx, "_check_stated_sizes", lambda archive: None)
     for make, message in [
         (padded_with_whitespace, "the workbook is refused: its part xl/worksheets/sheet1.xml unpacks to"),
@@ -159,6 +160,44 @@ def test_a_bomb_whose_zip_states_false_sizes_is_refused_while_it_is_read(import_
         page, grown = growth_kb(lambda: upload(import_client, "attendees", "deelnemers.xlsx", make()))
         assert message in page.text
         assert grown < RSS_BUDGET_KB, f"the server grew by {grown // 1024} MB"
+
+
+def rows_199_999():
+    """199,999 attendees with an organisation and a role: the most rows an accepted workbook holds."""
+    def chunks():
+        yield SHEET_START + row(1, "Naam", "E-mail", "Organisatie", "Functie")
+        for start in range(2, 200_001, 10_000):
+            yield b"".join(
+                row(n, f"Persoon {n}", f"p{n}@example.org", f"Gemeente {n % 300}", "beleidsmedewerker")
+                for n in range(start, min(start + 10_000, 200_001))
+            )
+        yield SHEET_END
+    return workbook(chunks())
+
+
+@pytest.mark.slow
+def test_a_199999_row_workbook_previews_and_commits_without_growing_the_server(demo_app, import_client, demo_db):
+    data = rows_199_999()
+    assert len(data) < 20 * 1024 * 1024
+    page, grown_preview = growth_kb(lambda: upload(import_client, "attendees", "groot.xlsx", data))
+    assert "199999 attendees in the file" in page.text, page.text[:2000]
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
+    done, grown_commit = growth_kb(lambda: import_client.post(
+        "/admin/import/commit", data={"token": token, "kind": "attendees", "filename": "groot.xlsx"}))
+    assert done.status_code == 303
+    assert demo_db.execute("SELECT count(*) FROM attendees WHERE organisation = 'Gemeente 7'").fetchone()[0] > 600
+    print(f"server RSS growth: preview {grown_preview // 1024} MB, commit {grown_commit // 1024} MB")
+    assert grown_preview < RSS_BUDGET_KB, f"the preview grew the server by {grown_preview // 1024} MB"
+    assert grown_commit < RSS_BUDGET_KB, f"the commit grew the server by {grown_commit // 1024} MB"
+
+
+def test_an_import_past_its_memory_cap_is_refused_as_too_large(demo_app, import_client, demo_db):
+    demo_app.config["IMPORT_MEMORY_MB"] = 150  # the child starts in about 70 MB; 150,000 rows need more than the rest
+    before = dump(demo_db)
+    data = "Naam;E-mail\n" + "".join(f"Persoon {n};p{n}@example.org\n" for n in range(150_000))
+    page = upload(import_client, "attendees", "deelnemers.csv", data.encode())
+    assert "the file is too large to import" in page.text
+    assert 'name="token"' not in page.text and dump(demo_db) == before
 
 
 def test_a_cell_longer_than_excel_allows_is_refused(import_client):

@@ -4,7 +4,7 @@ What this proves:
 - no module imports another that (directly or through others) imports it back;
 - a function-level import of Kiosk's own code says why on its line or the line above;
 - the data layer imports nothing above it (views, services, serving);
-- SQL is written only in the data layer (kiosk/data/, kiosk/db.py, kiosk/migrations.py);
+- SQL is written only in the data layer (kiosk/data/, kiosk/db.py, kiosk/migrations/);
 - no file in kiosk/ is over 400 lines, and no function over 60 lines unless a comment above it
   says why it is long.
 """

@@ -58,13 +58,31 @@ def import_group():
 
 @import_group.command("attendees")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--sheet", help="The workbook's sheet to read (default: its attendees' sheet, else the first).")
+@click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
+              help="What a column is for: name, first_name, name_prefix, last_name, email, organisation, role, "
+                   "registration_id, status, cancelled, block:<id>, extra or ignore. Repeat for more columns.")
 @with_appcontext
-def import_attendees_command(file):
-    """Import or update attendees from FILE (.csv or .xlsx); all or nothing."""
+def import_attendees_command(file, sheet, maps):
+    """Import or update attendees from FILE (.csv or .xlsx); all or nothing.
+
+    Prints the use it made of each column and every warning, then one summary line; exits 1
+    only when the file is rejected.
+    """
+    mapping = {}
+    for item in maps:
+        header, separator, field = item.rpartition("=")
+        if not separator or not header.strip():
+            fail(f"--map {item!r}: write it as HEADER=FIELD")
+        if not importer.is_target(field.strip()):
+            fail(f"--map {item!r}: {field.strip()!r} is not a use a column can have")
+        mapping[header.strip()] = field.strip()
     try:
-        report = importer.import_attendees(get_db(), file)
+        report = importer.import_attendees(get_db(), file, sheet=sheet, mapping=mapping or None)
     except importer.ImportRejected as rejected:
         fail(rejected.describe())
+    for line in importer.describe_lines(report):
+        click.echo(line)
     click.echo(importer.summary_line(report))
 
 

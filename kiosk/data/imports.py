@@ -1,8 +1,9 @@
 """The SQL of attendee and program imports: the transaction, what they read to match rows, what they write."""
 
 import contextlib
+import json
 
-from kiosk.db import immediate
+from kiosk.db import immediate, now_utc
 
 PROGRAM_TABLES = ("rooms", "blocks", "sessions")
 
@@ -94,3 +95,19 @@ def save(db, table, values, row_id=None):
 def add_occupancy_rows(db):
     """Give every room its occupancy counter row; rooms an import made have none yet."""
     db.execute("INSERT OR IGNORE INTO occupancy (room_id, inside, anonymous) SELECT id, 0, 0 FROM rooms")
+
+
+def remembered_mapping(db, signature):
+    """The organiser's mapping {header key: target} for an export with this set of headers, or None."""
+    row = db.execute("SELECT mapping FROM import_mappings WHERE signature = ?", [signature]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def remember_mapping(db, signature, mapping):
+    """Keep MAPPING ({header key: target}) for the next import of an export with this set of headers."""
+    with immediate(db):
+        db.execute(
+            "INSERT INTO import_mappings (signature, mapping, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (signature) DO UPDATE SET mapping = excluded.mapping, updated_at = excluded.updated_at",
+            [signature, json.dumps(mapping, ensure_ascii=False), now_utc()],
+        )

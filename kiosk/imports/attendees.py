@@ -6,30 +6,24 @@ for rows that have neither) on name and organisation. Only the columns the file 
 
 import functools
 import json
-import re
 
 from flask_babel import gettext as _
 
 from kiosk.data import import_steps as steps
 from kiosk.data import imports as data
 from kiosk.db import now_utc
-from kiosk.imports.columns import ATTENDEE_HEADERS, cells_of, column_list, map_columns, skip_title_rows, targets_of
+from kiosk.imports.columns import ATTENDEE_HEADERS, column_list, skip_title_rows
 from kiosk.imports.memory import release_gradually
-from kiosk.imports.names import split_name
+from kiosk.imports.preview import describe
+from kiosk.imports.recognise import is_ticket_shop, recognise, signature
 from kiosk.imports.report import PREVIEW_ROWS, ImportRejected
-from kiosk.text import display_name, fold, search_text
+from kiosk.imports.rows import EMAIL_RE, RowChecks, fold_repeated
+from kiosk.text import fold, search_text
 
-STATUSES = {
-    "": "registered", "registered": "registered", "aangemeld": "registered", "ingeschreven": "registered",
-    "bevestigd": "registered", "confirmed": "registered", "attending": "registered", "actief": "registered",
-    "cancelled": "cancelled", "canceled": "cancelled", "geannuleerd": "cancelled", "afgemeld": "cancelled",
-    "afgezegd": "cancelled", "uitgeschreven": "cancelled",
-}
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]{2,}$")
+__all__ = ["EMAIL_RE", "apply_attendees", "plan_attendees"]  # EMAIL_RE: people and the API check e-mail the same way
+
 NAME_FIELDS = ("first_name", "name_prefix", "last_name", "name")
-
-# Statuses, session titles and organisations repeat on row after row of a file.
-_fold_repeated = functools.lru_cache(maxsize=4096)(fold)
+SAMPLE_ROWS = 50  # the rows recognition looks at, and the preview shows a few values of
 
 
 def apply_attendees(db, table, *, dry_run=False):
@@ -40,155 +34,38 @@ def apply_attendees(db, table, *, dry_run=False):
     return report
 
 
-def plan_attendees(db, table, *, dry_run=False):
+def plan_attendees(db, table, *, dry_run=False, overrides=None):
     """Check TABLE against the database: the report, and the plan steps.write_in_steps writes.
 
-    Reads only; raises ImportRejected with every problem found.
+    OVERRIDES: {column index: target}, the organiser's mapping (kiosk.imports.recognise). Reads
+    only; raises ImportRejected with every problem found.
     """
-    blocks = data.blocks(db)
+    blocks, sessions = data.blocks(db), list(data.sessions(db))
     table = skip_title_rows(table, ATTENDEE_HEADERS, [("name",), ("first_name", "last_name")])
-    columns = map_columns(table.header, ATTENDEE_HEADERS, blocks)
-    fields = set(columns.values())
-    if "name" not in fields and "first_name" not in fields and "last_name" not in fields:
+    key = signature(table.header)
+    samples = [cells for _line, cells in table.rows[:SAMPLE_ROWS]]
+    mapping = recognise(table.header, samples, blocks, sessions, data.remembered_mapping(db, key), overrides)
+    fields = mapping.fields()
+    checks = RowChecks(table.header, mapping.targets, blocks, sessions, is_ticket_shop(mapping, table.header))
+    if not fields & {"name", "first_name", "last_name"}:
         raise ImportRejected([_(
             "line %(line)s: there is no name column (Naam/Name, or Voornaam/First name and Achternaam/Last name); "
             "the columns are: %(columns)s",
             line=table.header_line, columns=column_list(table.header),
-        )])
+        )], describe(table, mapping, checks, blocks, samples))
     if not table.rows:
         raise ImportRejected([_("the file has a header on line %(line)s but no attendees", line=table.header_line)])
+    rows = checks.check(table.rows)
+    if checks.problems:
+        raise ImportRejected(checks.problems, describe(table, mapping, checks, blocks, samples))
     block_columns = sorted(int(f[6:]) for f in fields if f.startswith("block:"))
-    rows = _RowChecks(db, columns, blocks, block_columns).check(table.rows)
     try:
-        return _plan(db, rows, fields, block_columns, dry_run)
+        report, plan = _plan(db, rows, fields, block_columns, dry_run)
     finally:
         release_gradually(rows)
-
-
-class _RowChecks:
-    """Every row of a file read into an attendee, or ImportRejected with every problem found."""
-
-    def __init__(self, db, columns, blocks, block_columns):
-        fields = set(columns.values())
-        self.targets, self.extras = targets_of(columns)
-        self.has_email, self.has_reg, self.has_status = "email" in fields, "registration_id" in fields, "status" in fields
-        self.has_parts = "first_name" in fields or "last_name" in fields
-        self.text_fields = [field for field in ("organisation", "role") if field in fields]
-        self.block_names = {b["id"]: b["name"] for b in blocks}
-        self.block_keys = [(block_id, f"block:{block_id}") for block_id in block_columns]
-        self.sessions = {(s["block_id"], _fold_repeated(s["title"])): s["id"] for s in data.sessions(db)}
-        self.problems = []
-        self.seen_ids, self.seen_emails, self.seen_names = {}, {}, {}
-
-    def check(self, table_rows):
-        """The rows as attendee dicts; raises ImportRejected when any has a problem."""
-        rows = []
-        problems = self.problems
-        for line, cells in table_rows:
-            record, extra = cells_of(cells, self.targets, self.extras)
-            row = self.names(line, record)
-            if self.has_email:
-                row["email"] = self.email(line, record["email"])
-            if self.has_reg:
-                row["registration_id"] = self.registration_id(line, record["registration_id"])
-            for field in self.text_fields:
-                row[field] = " ".join(record[field].split())
-            if self.has_status:
-                row["status"] = self.status(line, record["status"])
-            if not row.get("email") and not row.get("registration_id") and row["name"]:
-                self.unique_name(line, row)
-            row["choices"] = self.choices(line, record) if self.block_keys else {}
-            row["extra"] = extra
-            rows.append(row)
-        if problems:
-            raise ImportRejected(problems)
-        return rows
-
-    def names(self, line, record):
-        """The row's name and its parts, from the parts the file has or else split from the full name."""
-        row = {"line": line}
-        has_parts = self.has_parts
-        first = " ".join(record.get("first_name", "").split()) if has_parts else ""
-        prefix = " ".join(record.get("name_prefix", "").split()) if has_parts else ""
-        last = " ".join(record.get("last_name", "").split()) if has_parts else ""
-        full = " ".join(record.get("name", "").split())
-        if not (first or last) and full:
-            first, prefix, last = split_name(full)
-            row["split"] = True
-        name = display_name(first, prefix, last) or full
-        if not name:
-            self.problems.append(_("line %(line)s: name is missing", line=line))
-        row.update(first_name=first, name_prefix=prefix, last_name=last, name=name)
-        return row
-
-    def email(self, line, cell):
-        """The row's e-mail address or None, after checking its form and that no other row has it."""
-        email = cell.strip().strip("<>").removeprefix("mailto:").strip()
-        if email and not EMAIL_RE.match(email):
-            self.problems.append(_("line %(line)s: e-mail '%(email)s' is not a valid address", line=line, email=email))
-        elif email:
-            key = email.casefold()
-            if key in self.seen_emails:
-                self.problems.append(_(
-                    "line %(line)s: e-mail '%(email)s' is also on line %(other_line)s",
-                    line=line, email=email, other_line=self.seen_emails[key],
-                ))
-            else:
-                self.seen_emails[key] = line
-        return email or None
-
-    def registration_id(self, line, cell):
-        """The row's registration id or None, after checking that no other row has it."""
-        reg = cell.strip()
-        if reg in self.seen_ids:
-            self.problems.append(_(
-                "line %(line)s: registration id '%(id)s' is also on line %(other_line)s",
-                line=line, id=reg, other_line=self.seen_ids[reg],
-            ))
-        elif reg:
-            self.seen_ids[reg] = line
-        return reg or None
-
-    def status(self, line, cell):
-        """'registered' or 'cancelled', from the Dutch or English word in the cell."""
-        status = STATUSES.get(_fold_repeated(cell))
-        if status is None:
-            self.problems.append(_(
-                "line %(line)s: status '%(status)s' is not one of registered, cancelled "
-                "(aangemeld, geannuleerd, afgemeld)",
-                line=line, status=cell.strip(),
-            ))
-        return status or "registered"
-
-    def unique_name(self, line, row):
-        """Check that no other row without e-mail or registration id has this name and organisation."""
-        key = (fold(row["name"]), _fold_repeated(row.get("organisation", "")))
-        if key in self.seen_names:
-            self.problems.append(_(
-                "line %(line)s: '%(name)s' is also on line %(other_line)s, and neither has an e-mail "
-                "or registration id to tell them apart",
-                line=line, name=row["name"], other_line=self.seen_names[key],
-            ))
-        else:
-            self.seen_names[key] = line
-
-    def choices(self, line, record):
-        """{block id: session id or None} for the row's block columns, each title checked against its block."""
-        choices = {}
-        for block_id, key in self.block_keys:
-            title = record[key].strip()
-            if title:
-                session_id = self.sessions.get((block_id, _fold_repeated(title)))
-                if session_id is None:
-                    self.problems.append(_(
-                        "line %(line)s: session '%(session)s' is not in block '%(block)s'",
-                        line=line, session=title, block=self.block_names[block_id],
-                    ))
-                choices[block_id] = session_id
-            else:
-                choices[block_id] = None
-        return choices
-
+    report.update(describe(table, mapping, checks, blocks, samples))
+    plan["mapping"] = (key, mapping.by_header(table.header)) if overrides else None
+    return report, plan
 
 
 def _plan(db, rows, fields, block_columns, dry_run):
@@ -260,7 +137,7 @@ def _match(db, rows):
             by_email.setdefault(a["email"].casefold(), []).append(a["id"])
     if any(not row.get("email") and not row.get("registration_id") for row in rows):
         for a in existing.values():
-            by_name.setdefault((fold(a["name"]), _fold_repeated(a["organisation"])), []).append(a["id"])
+            by_name.setdefault((fold(a["name"]), fold_repeated(a["organisation"])), []).append(a["id"])
     # Registration ids first, so an e-mail match cannot take a person another row names by id.
     claimed = {}
     for row in rows:
@@ -274,7 +151,7 @@ def _match(db, rows):
         if row.get("email"):
             candidates = by_email.get(row["email"].casefold(), [])
         elif not row.get("registration_id"):
-            candidates = by_name.get((fold(row["name"]), _fold_repeated(row.get("organisation", ""))), [])
+            candidates = by_name.get((fold(row["name"]), fold_repeated(row.get("organisation", ""))), [])
         else:
             candidates = []
         for candidate in candidates:

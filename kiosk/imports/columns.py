@@ -5,23 +5,11 @@ import re
 from flask_babel import gettext as _
 
 from kiosk.imports.reading import Table
+from kiosk.imports.recognise import ALIASES
 from kiosk.text import fold
 
-ATTENDEE_HEADERS = {
-    "name": ["naam", "name", "volledige naam", "full name", "naam deelnemer", "deelnemer", "attendee", "attendee name"],
-    "first_name": ["voornaam", "first name", "firstname", "given name", "roepnaam"],
-    "name_prefix": ["tussenvoegsel", "tussenvoegsels", "voorvoegsel", "prefix", "name prefix"],
-    "last_name": ["achternaam", "last name", "lastname", "surname", "family name", "familienaam"],
-    "email": ["e-mail", "e-mailadres", "email", "emailadres", "email address", "e-mail address", "mail", "mailadres"],
-    "organisation": ["organisatie", "gemeente", "organisation", "organization", "company", "bedrijf", "instelling"],
-    "role": ["functie", "rol", "role", "function", "job title", "functietitel"],
-    "registration_id": [
-        "registratienummer", "registratie-id", "registratie id", "registration id", "registration number",
-        "registration", "ticket", "ticketnummer", "ticket number", "ticket id", "order", "ordernummer",
-        "order number", "order id", "bestelnummer",
-    ],
-    "status": ["status"],
-}
+# The attendees' headers live with the rest of their recognition (kiosk.imports.recognise).
+ATTENDEE_HEADERS = ALIASES
 
 PROGRAM_HEADERS = {
     "block": ["blok", "block", "tijdblok", "time block", "dagdeel"],
@@ -81,7 +69,11 @@ def skip_title_rows(table, known, needed, look=10):
         return table
     for position, (line, cells) in enumerate(table.rows[:look]):
         if is_header(cells):
-            return Table(cells, table.rows[position + 1:], line)
+            titles = [(table.header_line, "title", table.header)]
+            titles += [(title_line, "title", title_cells) for title_line, title_cells in table.rows[:position]]
+            skipped = titles + [entry for entry in table.skipped if entry[0] > line]
+            return Table(cells, table.rows[position + 1:], line, skipped=skipped, sheet=table.sheet,
+                         sheets=table.sheets, encoding=table.encoding)
     return table
 
 

@@ -24,40 +24,47 @@ from flask_babel import gettext as _
 
 from kiosk.data import audit
 from kiosk.data.import_steps import ImportChanged, write_in_steps
-from kiosk.data.imports import import_transaction
+from kiosk.data.imports import import_transaction, remember_mapping
 from kiosk.db import WriterBusy
 from kiosk.imports.attendees import apply_attendees, plan_attendees
 from kiosk.imports.memory import release_gradually
 from kiosk.imports.names import split_name
 from kiosk.imports.program import apply_program
+from kiosk.imports.recognise import is_target
 from kiosk.imports.reading import Table, read_table
-from kiosk.imports.report import ImportRejected, summary_line
+from kiosk.imports.report import ImportRejected, describe_lines, summary_line
 
 __all__ = [
-    "ImportRejected", "Table", "apply_attendees", "apply_program", "import_attendees", "import_program",
-    "read_table", "record_audit", "split_name", "summary_line",
+    "ImportRejected", "Table", "apply_attendees", "apply_program", "describe_lines", "import_attendees",
+    "import_program", "is_target", "read_table", "record_audit", "split_name", "summary_line",
 ]
 
 
-def import_attendees(db, path_or_file, *, filename=None, dry_run=False):
+def import_attendees(db, path_or_file, *, filename=None, dry_run=False, sheet=None, mapping=None):
     """Import or update attendees from a CSV/XLSX file, all or nothing; returns the report.
 
     The report has 'added', 'updated', 'unchanged', 'cancelled' (existing people newly
     set to cancelled; new rows that arrive cancelled count as added), 'total', 'badges'
     (badges issued), 'preview' (the first rows with their action) and 'changes' (the
     first rows that are not unchanged). People missing from
-    the file are left as they are: they are not cancelled automatically.
+    the file are left as they are: they are not cancelled automatically. The preview's part
+    (each column's use, skipped rows, warnings) is in kiosk.imports.preview.describe.
+
+    SHEET names a workbook's sheet; MAPPING ({column index or header: target}) is the organiser's
+    choice of what columns are for, remembered for the next file with the same headers.
     """
     with _gc_paused():
-        table = read_table(path_or_file, filename)
+        table = read_table(path_or_file, filename, sheet)
         with import_transaction(db, dry_run=True):  # checked in a snapshot, which holds up no writer
             try:
-                report, plan = plan_attendees(db, table, dry_run=dry_run)
+                report, plan = plan_attendees(db, table, dry_run=dry_run, overrides=mapping)
             finally:
                 release_gradually(table.rows)
         try:
             if not dry_run:
                 _write_attendees(db, plan)
+                if plan["mapping"]:
+                    remember_mapping(db, *plan["mapping"])
         finally:
             release_gradually(*(value for value in plan.values() if isinstance(value, list)))
         return report

@@ -4,6 +4,7 @@ The callbacks are expat's (kiosk.imports.xlsx feeds them): only the cell being r
 apart from the rows, so no part of a workbook costs more memory than the rows it yields.
 """
 
+import bisect
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
@@ -15,6 +16,7 @@ MAX_COLUMNS = 1_000  # the last column with a value, counted from A
 MAX_CELLS = 4_000_000  # cells kept, counting the blanks before a row's last value
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 MAX_SHARED_STRINGS = 1_000_000
+MAX_MERGES = 10_000  # merged ranges read from one sheet
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SEP = "|"  # expat's separator between a namespace and a local name
@@ -54,14 +56,21 @@ def _column_index(reference):
 
 
 class SheetReader:
-    """The rows of one worksheet: (line, [text, ...]) for every row with a value."""
+    """The rows of one worksheet: (line, [text, ...]) for every row with a value.
+
+    Hidden rows and rows whose every value is struck through go to .skipped as (line, reason,
+    cells) instead; merged ranges are kept in .merges ('A5:A8') for fill_merged.
+    """
 
     ROW, CELL, V, T, IS = (f"{MAIN_NS}{SEP}{name}" for name in ("row", "c", "v", "t", "is"))
+    MERGE = f"{MAIN_NS}{SEP}mergeCell"
 
-    def __init__(self, shared, dates, timedeltas, epoch):
-        self.shared, self.dates, self.timedeltas, self.epoch = shared, dates, timedeltas, epoch
-        self.rows, self.cells_kept, self.cells_seen = [], 0, 0
-        self.line, self.cells, self.column = 0, [], -1
+    def __init__(self, shared, styles, epoch):
+        self.shared, self.epoch = shared, epoch
+        self.dates, self.timedeltas = styles.dates, styles.timedeltas
+        self.struck_styles, self.zero_pad = styles.struck, styles.zero_pad
+        self.rows, self.skipped, self.merges, self.cells_kept, self.cells_seen = [], [], [], 0, 0
+        self.line, self.cells, self.column, self.hidden, self.struck, self.values = 0, [], -1, False, 0, 0
         self.kind, self.style, self.parts, self.size, self.collecting, self.in_inline = "n", None, [], 0, False, False
 
     def start(self, tag, attrs):
@@ -77,12 +86,15 @@ class SheetReader:
             self.collecting = True
         elif tag == self.IS:
             self.in_inline = True
+        elif tag == self.MERGE and len(self.merges) < MAX_MERGES:
+            self.merges.append(attrs.get("ref", ""))
         elif tag == self.T and self.in_inline:
             self.collecting = True
         elif tag == self.ROW:
             number = attrs.get("r")
             self.line = int(number) if number and number.isdigit() and len(number) < 8 else self.line + 1
-            self.cells, self.column = [], -1
+            self.cells, self.column, self.struck, self.values = [], -1, 0, 0
+            self.hidden = attrs.get("hidden") in ("1", "true")
             if self.line > EXCEL_ROWS:
                 raise TooBig(_("the sheet has more than %(max)s rows, more than Excel allows", max=EXCEL_ROWS))
 
@@ -116,16 +128,24 @@ class SheetReader:
         if column >= len(cells):
             cells.extend([""] * (column - len(cells) + 1))
         cells[column] = text
+        self.values += 1
+        if self.style in self.struck_styles:
+            self.struck += 1
 
     def _end_row(self):
         if not self.cells:
             return
-        if len(self.rows) >= MAX_ROWS:
+        if len(self.rows) + len(self.skipped) >= MAX_ROWS:
             raise TooBig(_("the workbook has more than %(max)s rows; split it into smaller files", max=MAX_ROWS))
         self.cells_kept += len(self.cells)
         if self.cells_kept > MAX_CELLS:
             raise _too_many_cells()
-        self.rows.append((self.line, self.cells))
+        if self.hidden:
+            self.skipped.append((self.line, "hidden", self.cells))
+        elif self.struck == self.values:
+            self.skipped.append((self.line, "struck", self.cells))
+        else:
+            self.rows.append((self.line, self.cells))
         self.cells = []
 
     def _value(self):
@@ -145,12 +165,51 @@ class SheetReader:
                     return cell_text(from_excel(number, self.epoch, timedelta=self.style in self.timedeltas))
                 except (OverflowError, ValueError):
                     return "#VALUE!"
+            width = self.zero_pad.get(self.style)
+            if width and isinstance(number, int):
+                return str(number).zfill(width)  # a code formatted "000000000": its leading zeros are part of it
             return cell_text(number)
         if kind == "b":
             return "1" if int(raw) else "0"
         if kind == "d":
             return cell_text(from_ISO8601(raw))
         return raw.strip()
+
+
+def fill_merged(rows, merges):
+    """Give every cell of a vertically merged range (MERGES: 'A5:A8') in ROWS the value of its first cell."""
+    lines = [line for line, _cells in rows]  # in sheet order, so sorted
+    budget = MAX_CELLS  # ranges may overlap: the filling as a whole is bounded
+    for reference in merges:
+        first, _, last = reference.partition(":")
+        top, left = _cell_position(first)
+        bottom, right = _cell_position(last)
+        if None in (top, left, bottom, right) or bottom <= top:
+            continue
+        start = bisect.bisect_left(lines, top)
+        if start == len(lines) or lines[start] != top:
+            continue
+        source = rows[start][1]
+        values = [(column, source[column]) for column in range(left, min(right + 1, len(source))) if source[column]]
+        for position in range(start + 1, bisect.bisect_right(lines, bottom)):
+            cells = rows[position][1]
+            budget -= len(values) + 1
+            if budget < 0:
+                raise _too_many_cells()
+            for column, value in values:
+                if column >= len(cells):
+                    cells.extend([""] * (column - len(cells) + 1))
+                if not cells[column]:
+                    cells[column] = value
+
+
+def _cell_position(reference):
+    """'B12' -> (12, 1); (None, None) when it is not a cell reference."""
+    column = _column_index(reference)
+    digits = reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    if column is None or not digits.isdigit() or len(digits) > 7:
+        return None, None
+    return int(digits), column
 
 
 class SharedStrings:

@@ -9,19 +9,22 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from kiosk.accounts.access import organiser_required
 from kiosk.data.rooms import list_blocks
 from kiosk.db import get_db
-from kiosk.imports import importer
+from kiosk.imports import importer, worker
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 
 KINDS = ("attendees", "program")
 EXTENSIONS = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+MAP_FIELD_RE = re.compile(r"map-([0-9]{1,4})")  # the preview's select of what column N is for
+MAX_COLUMNS = 1000
 # Each preview keeps its upload (up to MAX_CONTENT_LENGTH) until it is confirmed. An upload
 # nobody confirmed is removed after a day, and at most KEEP_PREVIEWS uploads of KEEP_BYTES
 # together are kept: a new preview removes the oldest ones first.
@@ -30,11 +33,12 @@ KEEP_PREVIEWS = 10
 KEEP_BYTES = 100 * 1024 * 1024
 
 
-def _run(kind, source, filename, dry_run):
-    db = get_db()
-    if kind == "program":
-        return importer.import_program(db, source, filename=filename, dry_run=dry_run)
-    return importer.import_attendees(db, source, filename=filename, dry_run=dry_run)
+def _run(kind, path, filename, dry_run, options=None):
+    """Import the file at PATH, in a child process with a memory cap (kiosk.imports.worker) unless set otherwise."""
+    job = {"kind": kind, "path": str(path), "filename": filename, "dry_run": dry_run, "options": options or {}}
+    if current_app.config["IMPORT_IN_CHILD"]:
+        return worker.run(current_app, job, str(get_locale() or "nl"))
+    return worker.work(job)
 
 
 def _upload_dir():
@@ -80,42 +84,73 @@ def upload():
 @bp.post("/preview")
 @organiser_required
 def preview():
-    """Check the uploaded file without writing; show what would change, or every problem."""
+    """Check the uploaded file without writing; show what would change and each column's use, or every problem.
+
+    Posted again with the kept upload's token ("kept"), a sheet and the columns' uses (map-<column>),
+    it checks the kept file with those choices.
+    """
     kind = request.form.get("kind")
     if kind not in KINDS:
         abort(400)
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    token = request.form.get("kept")  # the upload kept from the preview before (the commit form's is "token")
+    path = _stored(token, kind) if token and (upload is None or not upload.filename) else None
+    if path is not None:
+        filename = request.form.get("filename", "")
+    elif upload is None or not upload.filename:
         flash(_("Choose a file to import."), "error")
         return redirect(url_for("imports.upload", kind=kind), code=303)
-    filename = os.path.basename(upload.filename)
-    data = upload.read()
+    else:
+        filename = os.path.basename(upload.filename)
+        _make_room(request.content_length or 0)
+        token = secrets.token_hex(16)
+        extension = os.path.splitext(filename)[1].lower()
+        path = _upload_dir() / f"{token}-{kind}{extension if extension in EXTENSIONS else '.csv'}"
+        upload.save(path)
+    options = _options(request.form) if kind == "attendees" else {}
     try:
-        report = _run(kind, data, filename, dry_run=True)
+        report = _run(kind, path, filename, dry_run=True, options=options)
     except importer.ImportRejected as rejected:
-        return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems)
-    _make_room(len(data))
-    token = secrets.token_hex(16)
-    extension = os.path.splitext(filename)[1].lower()
-    (_upload_dir() / f"{token}-{kind}{extension if extension in EXTENSIONS else '.csv'}").write_bytes(data)
+        if rejected.preview is None:
+            path.unlink(missing_ok=True)
+        return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems,
+                               report=rejected.preview, token=token if rejected.preview else None,
+                               options=options)
     return render_template(
-        "imports/preview.html", kind=kind, filename=filename, report=report, token=token,
+        "imports/preview.html", kind=kind, filename=filename, report=report, token=token, options=options,
         summary=importer.summary_line(report),
     )
+
+
+def _options(form):
+    """The organiser's choices in FORM: {'sheet': name, 'mapping': {column: target}}, each only when made."""
+    options = {}
+    sheet = form.get("sheet", "").strip()
+    if sheet:
+        options["sheet"] = sheet[:200]
+    mapping = {}
+    for key, value in form.items():
+        match = MAP_FIELD_RE.fullmatch(key)
+        if match and len(mapping) < MAX_COLUMNS:
+            mapping[int(match.group(1))] = value[:40]
+    if mapping:
+        options["mapping"] = mapping
+    return options
 
 
 @bp.post("/commit")
 @organiser_required
 def commit():
-    """Import the previewed file for real, all or nothing, and log it."""
+    """Import the previewed file for real, all or nothing, with the choices previewed, and log it."""
     kind = request.form.get("kind")
     path = _stored(request.form.get("token"), kind)
     filename = request.form.get("filename", "")
     if path is None:
         flash(_("That upload has expired or was already imported. Upload the file again."), "error")
         return redirect(url_for("imports.upload", kind=kind if kind in KINDS else "attendees"), code=303)
+    options = _options(request.form) if kind == "attendees" else {}
     try:
-        report = _run(kind, path, path.name, dry_run=False)
+        report = _run(kind, path, path.name, dry_run=False, options=options)
     except importer.ImportRejected as rejected:
         # The database changed since the preview (another import, a new block): show why.
         return render_template("imports/preview.html", kind=kind, filename=filename, problems=rejected.problems)

@@ -1,4 +1,4 @@
-"""Reading the first worksheet of an XLSX workbook as a stream, within limits checked as it goes.
+"""Reading one worksheet of an XLSX workbook as a stream, within limits checked as it goes.
 
 A workbook is a zip of XML parts. Nothing here holds a whole part in memory: each part is
 decompressed in chunks and fed to expat, whose callbacks (kiosk.imports.sheet) keep only the
@@ -9,7 +9,9 @@ is its rows, which the import then checks like a CSV file's (kiosk.imports.sheet
 
 import io
 import posixpath
+import re
 import zipfile
+from types import SimpleNamespace
 from xml.parsers import expat
 
 from flask_babel import gettext as _
@@ -17,22 +19,39 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelt
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
 from kiosk.imports.report import ImportRejected
-from kiosk.imports.sheet import MAIN_NS, SEP, SharedStrings, SheetReader, TooBig
+from kiosk.imports.sheet import MAIN_NS, SEP, SharedStrings, SheetReader, TooBig, fill_merged
+from kiosk.text import fold
 
 MAX_RATIO = 100  # a part that expands more than this is a zip bomb, not a spreadsheet ...
 RATIO_FLOOR = 1024 * 1024  # ... once it unpacks to more than this (tiny parts compress as they like)
 MAX_UNCOMPRESSED = 256 * 1024 * 1024  # bytes of XML, all parts together
 MAX_TOKEN_BYTES = 1024 * 1024  # one tag with its attributes: expat holds a tag until it ends
 CHUNK = 64 * 1024
+ZERO_PAD_RE = re.compile(r"0{2,15}")  # a number format such as "000000000": a code with its leading zeros
 
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
-def read_rows(data):
-    """The rows with a value of the first worksheet in DATA (XLSX bytes): [(line, [text, ...]), ...].
+# The sheet an export keeps its attendees on, when the workbook has several: pretix's order data
+# workbook has "Orders" (the buyers) first and "Order positions" (the attendees) second.
+ATTENDEE_SHEETS = ("order positions", "bestelposities", "bestellingsposities", "posities", "attendees",
+                   "deelnemers", "registrations", "aanmeldingen", "inschrijvingen", "registraties")
 
-    Raises ImportRejected with a clear message for a damaged workbook or one past a limit.
+
+class SheetData:
+    """What was read of one worksheet: its rows, the rows skipped (line, reason, cells), its name and all names."""
+
+    def __init__(self, rows, skipped, sheet, sheets):
+        self.rows, self.skipped, self.sheet, self.sheets = rows, skipped, sheet, sheets
+
+
+def read_rows(data, sheet=None):
+    """The worksheet named SHEET of DATA (XLSX bytes), else the attendees' sheet or the first, as SheetData.
+
+    Its rows are those with a value, (line, [text, ...]); hidden and struck-through rows are
+    skipped, and vertically merged cells filled down. Raises ImportRejected with a clear
+    message for a damaged workbook or one past a limit.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -41,14 +60,14 @@ def read_rows(data):
     with archive:
         _check_stated_sizes(archive)
         try:
-            return _Workbook(archive).first_sheet_rows()
+            return _Workbook(archive).sheet_rows(sheet)
         except TooBig as too_big:
             raise ImportRejected([str(too_big)]) from None
         except ImportRejected:
             raise
         except Exception as error:  # zipfile, expat and a damaged part's values raise many kinds
             raise ImportRejected([
-                _("the workbook's first sheet cannot be read (%(error)s)", error=f"{type(error).__name__}: {error}")
+                _("the workbook's sheet cannot be read (%(error)s)", error=f"{type(error).__name__}: {error}")
             ]) from None
 
 
@@ -88,16 +107,25 @@ class _Workbook:
         base, leaf = posixpath.split(self.workbook)
         self.related = self._relationships(posixpath.join(base, "_rels", leaf + ".rels"), base)
 
-    def first_sheet_rows(self):
-        sheet, epoch = self._first_sheet()
-        if sheet is None:
+    def sheet_rows(self, wanted):
+        sheets, epoch = self._sheets()
+        if not sheets:
             raise ImportRejected([_("the workbook has no worksheets")])
+        names = [name for name, _part in sheets]
+        by_name = {fold(name).strip(): (name, part) for name, part in sheets}
+        if wanted is not None and fold(wanted).strip() not in by_name:
+            raise ImportRejected([_(
+                "the workbook has no sheet named '%(sheet)s'; its sheets are: %(sheets)s",
+                sheet=wanted, sheets=", ".join(names),
+            )])
+        preferred = [by_name[key] for key in ATTENDEE_SHEETS if key in by_name]
+        name, part = by_name[fold(wanted).strip()] if wanted is not None else (preferred or sheets)[0]
         shared = SharedStrings()
         self._parse(self._part("/sharedStrings"), shared)
-        dates, timedeltas = self._date_styles()
-        reader = SheetReader(shared.strings, dates, timedeltas, epoch)
-        self._parse(sheet, reader)
-        return reader.rows
+        reader = SheetReader(shared.strings, self._styles(), epoch)
+        self._parse(part, reader)
+        fill_merged(reader.rows, reader.merges)
+        return SheetData(reader.rows, reader.skipped, name, names)
 
     def _parse(self, name, handler):
         """Feed part NAME (if there is one) through expat to HANDLER's start, end and text."""
@@ -135,33 +163,38 @@ class _Workbook:
     def _part(self, type_suffix):
         return next((t for kind, t in self.related.values() if kind.endswith(type_suffix) and t in self.names), None)
 
-    def _first_sheet(self):
-        """The part name of the first worksheet (chart sheets are not read), or None; and the date system."""
+    def _sheets(self):
+        """[(name, part name)] of the worksheets in order (chart sheets are not read); and the date system."""
         sheet_tag, properties_tag = f"{MAIN_NS}{SEP}sheet", f"{MAIN_NS}{SEP}workbookPr"
         collector = _Collector(sheet_tag, properties_tag)
         self._parse(self.workbook if self.workbook in self.names else None, collector)
         epoch = CALENDAR_WINDOWS_1900
-        sheet = None
+        sheets = []
         for tag, attrs in zip(collector.tags_found, collector.found):
             if tag == properties_tag and attrs.get("date1904") in ("1", "true"):
                 epoch = CALENDAR_MAC_1904
             kind, target = self.related.get(attrs.get(f"{DOC_REL_NS}{SEP}id"), ("", ""))
-            if sheet is None and tag == sheet_tag and kind.endswith("/worksheet") and target in self.names:
-                sheet = target
-        return sheet, epoch
+            if tag == sheet_tag and kind.endswith("/worksheet") and target in self.names:
+                sheets.append((attrs.get("name") or target, target))
+        return sheets, epoch
 
-    def _date_styles(self):
-        """The cell styles (s="...") whose number format shows a date or time, and those showing a duration."""
+    def _styles(self):
+        """Which cell styles (s="...") show a date, a duration, struck-through text, or a number as a zero-padded code."""
         styles = _Styles()
         self._parse(self._part("/styles"), styles)
-        dates, timedeltas = set(), set()
-        for index, format_id in enumerate(styles.xf_formats):
+        dates, timedeltas, struck, zero_pad = set(), set(), set(), {}
+        for index, (format_id, font_id) in enumerate(styles.xfs):
             code = styles.formats.get(format_id) or BUILTIN_FORMATS.get(format_id)
             if code and is_date_format(code):
                 dates.add(str(index))
                 if is_timedelta_format(code):
                     timedeltas.add(str(index))
-        return frozenset(dates), frozenset(timedeltas)
+            elif code and ZERO_PAD_RE.fullmatch(code):
+                zero_pad[str(index)] = len(code)
+            if 0 <= font_id < len(styles.fonts) and styles.fonts[font_id]:
+                struck.add(str(index))
+        return SimpleNamespace(dates=frozenset(dates), timedeltas=frozenset(timedeltas), struck=frozenset(struck),
+                               zero_pad=zero_pad)
 
 
 class _Collector:
@@ -183,24 +216,33 @@ class _Collector:
 
 
 class _Styles:
-    """The number format of each cell style (cellXfs), to tell dates and times from numbers."""
+    """Each cell style's (cellXfs) number format and font, and which fonts strike through."""
 
     XF, CELL_XFS, NUM_FMT = f"{MAIN_NS}{SEP}xf", f"{MAIN_NS}{SEP}cellXfs", f"{MAIN_NS}{SEP}numFmt"
+    FONTS, FONT, STRIKE = f"{MAIN_NS}{SEP}fonts", f"{MAIN_NS}{SEP}font", f"{MAIN_NS}{SEP}strike"
 
     def __init__(self):
-        self.formats, self.xf_formats, self.in_cell_xfs = {}, [], False
+        self.formats, self.xfs, self.fonts, self.in_cell_xfs, self.in_fonts = {}, [], [], False, False
 
     def start(self, tag, attrs):
         if tag == self.NUM_FMT and len(self.formats) < 10_000:
             self.formats[_number(attrs.get("numFmtId"))] = attrs.get("formatCode", "")
         elif tag == self.CELL_XFS:
             self.in_cell_xfs = True
-        elif tag == self.XF and self.in_cell_xfs and len(self.xf_formats) < 100_000:
-            self.xf_formats.append(_number(attrs.get("numFmtId")))
+        elif tag == self.XF and self.in_cell_xfs and len(self.xfs) < 100_000:
+            self.xfs.append((_number(attrs.get("numFmtId")), _number(attrs.get("fontId"))))
+        elif tag == self.FONTS:
+            self.in_fonts = True
+        elif tag == self.FONT and self.in_fonts and len(self.fonts) < 100_000:
+            self.fonts.append(False)
+        elif tag == self.STRIKE and self.in_fonts and self.fonts:
+            self.fonts[-1] = attrs.get("val", "1") not in ("0", "false")
 
     def end(self, tag):
         if tag == self.CELL_XFS:
             self.in_cell_xfs = False
+        elif tag == self.FONTS:
+            self.in_fonts = False
 
     def text(self, data):
         pass
