@@ -88,3 +88,96 @@ def test_fresh_install_to_a_checked_in_walk_in(tmp_path, browser):
         assert call(f"{live.url}/api/v1/attendees/{attendee['id']}", token)[1]["checked_in_at"]
     finally:
         live.stop()
+
+
+def _create_station(page, base, name, *, staffed=False):
+    """Make an entrance station on the stations page; its one-time pairing link."""
+    page.goto(base + "/admin/stations")
+    form = page.locator("form[action='/admin/stations']")
+    form.locator("input[name=name]").fill(name)
+    if staffed:
+        form.locator("input[name=staffed]").check()
+    form.locator("select[name=language]").select_option("en")
+    form.locator("button[type=submit]").click()
+    return page.get_attribute("#pairing-link", "href")
+
+
+def _pair(browser, link):
+    """A fresh context (a tablet) paired through LINK, on its kiosk page."""
+    tablet = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900}).new_page()
+    tablet.goto(link)
+    tablet.click("button[type=submit].primary")
+    tablet.wait_for_selector("#kiosk[data-ready='1']", state="attached")
+    return tablet
+
+
+def test_fresh_install_program_in_the_pages_walk_in_at_the_desk_welcomed_with_their_program(tmp_path, browser):
+    """Issue 16's whole first day, in the browser only: set-up link, first organiser, the event, the
+    program built in the pages, a walk-in added at the staffed desk with their badge printed, and the
+    entrance's green welcome with their program."""
+    live = LiveServer(tmp_path / "fresh.db", tmp_path / "instance")
+    try:
+        link = None
+        for _ in range(50):
+            found = re.search(r"(http://127\.0\.0\.1:\d+/setup/\S+)", live.output())
+            if found:
+                link = found.group(1)
+                break
+            time.sleep(0.1)
+        assert link, live.output()
+        page = browser.new_context(locale="en-GB").new_page()
+        page.goto(link)
+        page.fill("input[name=email]", "organiser@gemeente.example")
+        page.fill("input[name=password]", "een goed wachtwoord")
+        page.fill("input[name=password2]", "een goed wachtwoord")
+        page.click("button[type=submit].primary")
+        page.wait_for_url(re.compile(r".*/setup/event$"))
+        page.fill("input[name=name]", "Netwerkdag 2027")
+        page.fill("input[name=date]", "2027-03-11")
+        page.click("button[type=submit].primary")
+        page.wait_for_url(re.compile(r".*/$"))
+
+        page.goto(live.url + "/admin/program")
+        room = page.locator("form[action$='/admin/program/rooms']")
+        room.locator("input[name=name]").fill("Raadzaal")
+        room.locator("input[name=capacity]").fill("120")
+        room.locator("button[type=submit]").click()
+        page.wait_for_selector(".flash-success")
+        block = page.locator("form[action$='/admin/program/blocks']")
+        block.locator("input[name=name]").fill("Ochtend")
+        block.locator("input[name=starts_at]").fill("09:30")
+        block.locator("input[name=ends_at]").fill("12:00")
+        block.locator("button[type=submit]").click()
+        page.wait_for_selector(".flash-success")
+        session = page.locator("form[action$='/admin/program/sessions']")
+        session.locator("input[name=title]").fill("Opening door de burgemeester")
+        session.locator("select[name=block_id]").select_option(label="Ochtend (09:30–12:00)")
+        session.locator("select[name=room_id]").select_option(label="Raadzaal (120)")
+        session.locator("button[type=submit]").click()
+        page.wait_for_selector(".flash-success")
+
+        desk = _pair(browser, _create_station(page, live.url, "Registration desk", staffed=True))
+        entrance = _pair(browser, _create_station(page, live.url, "Entrance 1"))
+
+        desk.click("a:has-text('Add a walk-in')")
+        desk.fill("input[name=first_name]", "Wendy")
+        desk.fill("input[name=last_name]", "Binnenloop")
+        desk.fill("input[name=organisation]", "Gemeente Ede")
+        choice = desk.locator("label", has_text="Ochtend").locator("select")
+        choice.select_option(label=choice.locator("option", has_text="Opening door de burgemeester").first.inner_text().strip())
+        desk.click("button:has-text('Add walk-in')")
+        desk.wait_for_selector("h1:has-text('Wendy Binnenloop is added')")
+        short = desk.inner_text("strong.code").strip()
+        desk.click("button:has-text('Print badge')")
+        desk.wait_for_selector("body.print-view")
+        assert short in desk.content()
+
+        entrance.fill("#scan-code", short)
+        entrance.press("#scan-code", "Enter")
+        entrance.wait_for_selector("#scan-result[data-outcome='checked_in']", timeout=10000)
+        answer = entrance.inner_text("#scan-result")
+        assert "Welcome, Wendy Binnenloop" in answer
+        assert "Opening door de burgemeester" in answer and "Raadzaal" in answer
+        assert entrance.locator("#scan-result.tone-ok").count() == 1
+    finally:
+        live.stop()
