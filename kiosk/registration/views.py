@@ -14,7 +14,7 @@ from kiosk.data.badges import current_badge
 from kiosk.db import get_db
 from kiosk.people.service import change_choices, chosen_in
 from kiosk.registration import service, waiting
-from kiosk.web.rendering import render
+from kiosk.web.rendering import render, wants_fragment
 
 bp = Blueprint("registration", __name__)
 HONEYPOT = "website"  # hidden from people; a form that fills it in is a robot's
@@ -57,7 +57,12 @@ def register_post():
 @bp.get("/register/places")
 @public
 def places():
-    """The places left per session and whether registration is open, for the page's poll (out-of-band swaps)."""
+    """The places left per session and whether registration is open, for the page's poll (out-of-band swaps).
+
+    Opened as a page (no htmx), it is the registration page itself: one page, one address.
+    """
+    if not wants_fragment():
+        return redirect(url_for("registration.register"), code=303)
     return render("registration/register.html", "registration/_places.html", offer=service.offer(get_db()),
                   form={}, problems=[], answer=None, chosen={}, organisations=[])
 
