@@ -31,30 +31,37 @@ def call(url, token, body=None, method="GET"):
         return response.status, json.loads(response.read())
 
 
+def set_up_through_the_link(browser, live):
+    """Read the one-time link `kiosk serve` printed, make the first organiser and the event with it;
+    returns the organiser's page and the (now spent) link."""
+    link = None
+    for _ in range(50):
+        found = re.search(r"(http://127\.0\.0\.1:\d+/setup/\S+)", live.output())
+        if found:
+            link = found.group(1)
+            break
+        time.sleep(0.1)
+    assert link, live.output()
+    page = browser.new_context(locale="en-GB").new_page()
+    page.goto(link)
+    page.fill("input[name=email]", "organiser@gemeente.example")
+    page.fill("input[name=password]", "een goed wachtwoord")
+    page.fill("input[name=password2]", "een goed wachtwoord")
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r".*/setup/event$"))
+    page.fill("input[name=name]", "Netwerkdag 2027")
+    page.fill("input[name=date]", "2027-03-11")
+    page.fill("input[name=venue]", "Stadhuis Zaanstad")
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r".*/$"))
+    return page, link
+
+
 def test_fresh_install_to_a_checked_in_walk_in(tmp_path, browser):
     database, instance = tmp_path / "fresh.db", tmp_path / "instance"
     live = LiveServer(database, instance)
     try:
-        link = None
-        for _ in range(50):
-            found = re.search(r"(http://127\.0\.0\.1:\d+/setup/\S+)", live.output())
-            if found:
-                link = found.group(1)
-                break
-            time.sleep(0.1)
-        assert link, live.output()
-        page = browser.new_page(locale="en-GB")
-        page.goto(link)
-        page.fill("input[name=email]", "organiser@gemeente.example")
-        page.fill("input[name=password]", "een goed wachtwoord")
-        page.fill("input[name=password2]", "een goed wachtwoord")
-        page.click("button[type=submit].primary")
-        page.wait_for_url(re.compile(r".*/setup/event$"))
-        page.fill("input[name=name]", "Netwerkdag 2027")
-        page.fill("input[name=date]", "2027-03-11")
-        page.fill("input[name=venue]", "Stadhuis Zaanstad")
-        page.click("button[type=submit].primary")
-        page.wait_for_url(re.compile(r".*/$"))
+        page, link = set_up_through_the_link(browser, live)
         assert "Netwerkdag 2027" in page.title()
         # The link is spent.
         assert browser.new_page().goto(link).status == 404
@@ -117,25 +124,7 @@ def test_fresh_install_program_in_the_pages_walk_in_at_the_desk_welcomed_with_th
     entrance's green welcome with their program."""
     live = LiveServer(tmp_path / "fresh.db", tmp_path / "instance")
     try:
-        link = None
-        for _ in range(50):
-            found = re.search(r"(http://127\.0\.0\.1:\d+/setup/\S+)", live.output())
-            if found:
-                link = found.group(1)
-                break
-            time.sleep(0.1)
-        assert link, live.output()
-        page = browser.new_context(locale="en-GB").new_page()
-        page.goto(link)
-        page.fill("input[name=email]", "organiser@gemeente.example")
-        page.fill("input[name=password]", "een goed wachtwoord")
-        page.fill("input[name=password2]", "een goed wachtwoord")
-        page.click("button[type=submit].primary")
-        page.wait_for_url(re.compile(r".*/setup/event$"))
-        page.fill("input[name=name]", "Netwerkdag 2027")
-        page.fill("input[name=date]", "2027-03-11")
-        page.click("button[type=submit].primary")
-        page.wait_for_url(re.compile(r".*/$"))
+        page, _link = set_up_through_the_link(browser, live)
 
         page.goto(live.url + "/admin/program")
         room = page.locator("form[action$='/admin/program/rooms']")

@@ -2,7 +2,6 @@
 
 import collections
 import json
-import os
 import socket
 import struct
 import tempfile
@@ -11,6 +10,7 @@ import time
 
 from werkzeug.http import HTTP_STATUS_CODES
 
+from kiosk.serving.sockets import own_tcp_sockets
 from kiosk.web.security import security_headers
 
 BODY_IN_MEMORY = 512 * 1024  # a larger upload (an import) waits in a temporary file
@@ -189,24 +189,6 @@ def refusal(status, message):
 
 
 def connections_from(address, port):
-    """This process's TCP connections from ADDRESS to local PORT, each through a duplicate of
-    its descriptor (closing it leaves the server's own open; shutting it shuts the connection)."""
-    try:
-        descriptors = os.listdir("/proc/self/fd")
-    except OSError:  # not Linux: nothing to shut
-        return
-    for name in descriptors:
-        try:
-            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
-                continue
-            sock = socket.socket(fileno=os.dup(int(name)))
-        except OSError:
-            continue
-        try:
-            if (sock.type == socket.SOCK_STREAM and sock.family in (socket.AF_INET, socket.AF_INET6)
-                    and sock.getsockname()[1] == port and sock.getpeername()[0] in (address, "::ffff:" + address)):
-                yield sock
-                continue
-        except OSError:
-            pass  # a listening socket has no peer
-        sock.close()
+    """This process's TCP connections from ADDRESS to local PORT (see sockets.own_tcp_sockets)."""
+    return own_tcp_sockets(lambda sock: sock.getsockname()[1] == port
+                           and sock.getpeername()[0] in (address, "::ffff:" + address))

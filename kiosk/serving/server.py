@@ -3,7 +3,6 @@
 import datetime
 import ipaddress
 import logging
-import os
 import secrets
 import socket
 import threading
@@ -16,6 +15,7 @@ from kiosk import demo, serving
 from kiosk.data import accounts
 from kiosk.setup import service as setup_service
 from kiosk.db import get_db
+from kiosk.serving.sockets import own_tcp_sockets
 
 
 def serve(app, *, host, port, workers, threads, use_https, cert=None, key=None, demo_if_empty=False, access_log=False):
@@ -113,27 +113,9 @@ def keep_connections_alive(port, wait=10.0):
 
 
 def _listening_sockets(port):
-    """This process's listening TCP sockets on PORT, each through a duplicate of its descriptor
-    (closing it leaves the server's own open)."""
-    try:
-        descriptors = os.listdir("/proc/self/fd")
-    except OSError:  # not Linux: nothing to set
-        return
-    for name in descriptors:
-        try:
-            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
-                continue
-            sock = socket.socket(fileno=os.dup(int(name)))
-        except OSError:
-            continue
-        try:
-            if (sock.type == socket.SOCK_STREAM and sock.family in (socket.AF_INET, socket.AF_INET6)
-                    and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) and sock.getsockname()[1] == port):
-                yield sock
-                continue
-        except OSError:
-            pass
-        sock.close()
+    """This process's listening TCP sockets on PORT (see sockets.own_tcp_sockets)."""
+    return own_tcp_sockets(lambda sock: sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                           and sock.getsockname()[1] == port)
 
 
 def _demo_if_empty(app):
