@@ -123,7 +123,8 @@ def _demo_if_empty(app):
     with app.app_context():
         db = get_db()
         if demo.has_event(db):
-            _how_to_get_in(app)
+            if accounts.list_users(db):  # with no account yet, the set-up link printed next is the way in
+                _how_to_get_in(app)
             return
         summary = demo.build_demo(db)
         click.echo(f"Built the demo event: {summary['attendees']} attendees, {summary['sessions']} sessions.")
