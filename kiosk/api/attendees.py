@@ -86,7 +86,7 @@ def _choose(db, attendee_id, sessions):
             raise invalid(f"sessions.{block}", f"'sessions.{block}': there is no session '{title}' in '{block}'")
         data.set_choice(db, attendee_id, session["block_id"], None)
         limit = session["place_limit"]
-        if limit is not None and data.find_session(db, block, title)["chosen"] >= limit:
+        if limit is not None and data.chosen_count(db, session["id"]) >= limit:
             raise Refused(409, "full", f"sessions.{block}", f"'sessions.{block}': '{title}' has no places left")
         data.set_choice(db, attendee_id, session["block_id"], session["id"])
 

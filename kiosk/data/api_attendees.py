@@ -92,18 +92,22 @@ def find_duplicate(db, *, registration_id=None, email=None, exclude_id=None):
 
 
 def find_session(db, block_name, title):
-    """The session TITLE in the block BLOCK_NAME with its block id, place limit and how many chose it,
+    """The session TITLE in the block BLOCK_NAME with its block id and place limit,
     {} when the block exists but not the session, None when there is no such block."""
     block = db.execute("SELECT id FROM blocks WHERE name = ? COLLATE NOCASE", [block_name]).fetchone()
     if block is None:
         return None
     return one(
         db,
-        """SELECT sessions.id, sessions.block_id, sessions.place_limit,
-                  (SELECT count(*) FROM choices WHERE choices.session_id = sessions.id) AS chosen
-           FROM sessions WHERE block_id = ? AND title = ? COLLATE NOCASE""",
+        "SELECT id, block_id, place_limit FROM sessions WHERE block_id = ? AND title = ? COLLATE NOCASE",
         [block[0], title],
     ) or {}
+
+
+def chosen_count(db, session_id):
+    """How many people chose SESSION_ID. Counting reads every choice of the session (thousands for
+    a plenary at 50,000 attendees), so callers ask only for sessions with a place limit."""
+    return db.execute("SELECT count(*) FROM choices WHERE session_id = ?", [session_id]).fetchone()[0]
 
 
 def insert_attendee(db, values):
