@@ -1,4 +1,4 @@
-"""The waiting list's rules: places that free up go to the first in line, who is told by e-mail.
+"""The waiting list's rules: who joins is told their place in line, may leave, and gets a place that frees up.
 
 promote() runs inside the transaction that frees the places (a cancellation, a changed choice,
 a raised capacity or session limit), so a freed place is never seen free by a newcomer before
