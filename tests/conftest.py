@@ -1,5 +1,6 @@
 """Shared fixtures: an app on a temporary database file, clients, the demo event, a live server."""
 
+import hashlib
 import io
 import os
 import re
@@ -15,6 +16,7 @@ from flask.testing import FlaskCliRunner, FlaskClient
 from kiosk import create_app
 from kiosk.cli import main as kiosk_cli
 from kiosk.data import accounts
+from kiosk.data import registration as registration_data
 from kiosk.db import connect, migrate
 from kiosk.serving import install
 
@@ -148,6 +150,21 @@ def host_client(demo_app):
     client = demo_app.test_client()
     assert login(client, *HOST).status_code == 303
     return client
+
+
+def personal_pages(database, attendee_id, name="Wachtend Persoon"):
+    """A registrant's page (ATTENDEE_ID waiting for a walk) and the waiting list page of someone without a
+    registration (waiting for one session, given a place in another), under real tokens: a crawl's
+    made-up token opens neither. Their addresses."""
+    me, waiting = "crawl-registration-token", "crawl-waiting-token"
+    registration_data.add_link(database, attendee_id, hashlib.sha256(me.encode()).hexdigest(), "nl")
+    link_id = registration_data.add_waiting_link(database, hashlib.sha256(waiting.encode()).hexdigest(), "nl")
+    person = {"name": name, "email": "waiting@example.org"}
+    registration_data.add_waiting(database, 7, dict(person, attendee_id=attendee_id))
+    registration_data.add_waiting(database, 8, dict(person, attendee_id=None, link_id=link_id))
+    given = registration_data.add_waiting(database, 13, dict(person, attendee_id=None, link_id=link_id))
+    registration_data.close_entry(database, given, promoted=True)
+    return [f"/register/me/{me}", f"/register/waiting/{waiting}"]
 
 
 def make_station(database, name="Entrance 1", **options):

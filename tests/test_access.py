@@ -138,6 +138,9 @@ EXPECTED = {
     "registration.me": EVERYONE,
     "registration.me_sessions": EVERYONE,
     "registration.me_cancel": EVERYONE,
+    "registration.me_leave_waiting": EVERYONE,
+    "registration.my_waiting": EVERYONE,  # someone only on a waiting list: their link's token is the key
+    "registration.my_waiting_leave": EVERYONE,
     "registration.waiting_lists": ORGANISERS,
     "registration.waiting_move": ORGANISERS,
     "registration.waiting_promote": ORGANISERS,

@@ -12,7 +12,7 @@ import shutil
 import threading
 import time
 
-from conftest import ORGANISER, LiveServer, login, make_app, make_station
+from conftest import ORGANISER, LiveServer, login, make_app, make_station, personal_pages
 from kiosk.data.scans import kept_state, replay
 from kiosk.db import connect
 
@@ -125,6 +125,7 @@ def test_purge_removes_personal_data_and_keeps_the_counts(tmp_path, demo_templat
 
     name, email = db.execute("SELECT name, email FROM attendees WHERE id = 2").fetchone()
     record(db, ORGANISER[0], "edit attendee", f"{name} <{email}>: organisation changed")  # names a person
+    personal_pages(db, 3)  # personal links and waiting lists, of a registrant and of someone only waiting
     secrets = personal_values(db)
     before = {
         "state": kept_state(db),
@@ -160,6 +161,8 @@ def test_purge_removes_personal_data_and_keeps_the_counts(tmp_path, demo_templat
            OR last_name != '' OR role != '' OR extra != '{}' OR search_text != '' OR name != 'attendee ' || id"""
     ).fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM rate_limits").fetchone()[0] == 0
+    for table in ("outbox", "waiting_list", "registration_links", "waiting_links"):
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     assert db.execute("SELECT detail FROM audit_log WHERE action = 'edit attendee'").fetchone()[0] == (
         "[removed] <[removed]>: organisation changed")
     db.close()

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask import url_for
 
-from conftest import HOST, ORGANISER, login, make_station
+from conftest import HOST, ORGANISER, login, make_station, personal_pages
 from kiosk import create_app
 from kiosk.data import limits
 from kiosk.data.badges import ALPHABET
@@ -359,7 +359,8 @@ def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
                           "message_id": 1}
                 start.append(url_for(rule.endpoint, **{name: values[name] for name in rule.arguments}))
     visitors = [(organiser, {}), (host, {})] + [(app.test_client(), {"Authorization": f"Bearer {t}"}) for t in stations]
-    extra = ["/kiosk/search?q=evil", "/admin/attendees?q=evil", "/login"]
+    personal = personal_pages(demo_db, ids[0], EVIL_NAME)
+    extra = ["/kiosk/search?q=evil", "/admin/attendees?q=evil", "/login"] + personal
     seen, checked, problems = set(), 0, []
     adapter = app.url_map.bind("localhost")
     for client, headers in visitors:
@@ -396,6 +397,7 @@ def test_no_page_has_inline_scripts_handlers_or_styles(evil_app, demo_db):
                         queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     assert problems == []
     assert checked >= 40
+    assert set(personal) <= seen  # a registrant's pages were crawled, not answered 404
     print(f"\ninline-script crawl: {len(seen)} pages, {checked} page and fragment responses checked")
 
 
@@ -467,9 +469,10 @@ NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "
             "organiser_api.create_attendee",
             # The staffed desk's walk-ins: audited with the station as the actor (tests/test_people.py).
             "checkin.walk_in_post", "checkin.walk_in_badge",
-            # The public form and a registrant's own page: audited as "registration form" and
-            # "registrant ID" (tests/test_registration.py).
-            "registration.register_post", "registration.me_sessions", "registration.me_cancel"}
+            # The public form and a registrant's own pages: audited as "registration form", "registrant ID"
+            # and "waiting list link ID" (tests/test_registration.py, tests/test_registration_waiting.py).
+            "registration.register_post", "registration.me_sessions", "registration.me_cancel",
+            "registration.me_leave_waiting", "registration.my_waiting_leave"}
 
 
 def test_every_organiser_change_leaves_who_and_when(demo_app, demo_db):

@@ -89,6 +89,7 @@ def purge(db):
         db.execute("DELETE FROM outbox")
         db.execute("DELETE FROM waiting_list")
         db.execute("DELETE FROM registration_links")
+        db.execute("DELETE FROM waiting_links")
         record(db, "cli", "purge personal data", f"{len(people)} attendees")
     # Deleted rows linger in free pages and the WAL until they are rewritten.
     db.execute("VACUUM")

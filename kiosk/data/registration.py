@@ -112,13 +112,52 @@ def waiting_entry(db, entry_id):
     return one(db, _WAITING + " AND waiting_list.id = ?", [entry_id])
 
 
+_PLACE = """(SELECT count(*) FROM waiting_list AS ahead WHERE ahead.session_id = waiting_list.session_id
+               AND ahead.promoted_at IS NULL AND ahead.removed_at IS NULL
+               AND (ahead.position < waiting_list.position
+                    OR (ahead.position = waiting_list.position AND ahead.id < waiting_list.id))) + 1"""
+
+
 def waiting_of(db, attendee_id):
     """The sessions ATTENDEE_ID is waiting for, with their place in each list."""
     return list(db.query(
-        _WAITING.replace("SELECT waiting_list.*", "SELECT waiting_list.*, (SELECT count(*) FROM waiting_list AS ahead "
-                         "WHERE ahead.session_id = waiting_list.session_id AND ahead.promoted_at IS NULL "
-                         "AND ahead.removed_at IS NULL AND ahead.position < waiting_list.position) + 1 AS place")
+        _WAITING.replace("SELECT waiting_list.*", f"SELECT waiting_list.*, {_PLACE} AS place")
         + " AND waiting_list.attendee_id = ? ORDER BY waiting_list.id", [attendee_id]))
+
+
+def waiting_place(db, entry_id):
+    """ENTRY_ID's place in its list (1: next to get a place)."""
+    return db.execute(f"SELECT {_PLACE} FROM waiting_list WHERE id = ?", [entry_id]).fetchone()[0]
+
+
+def add_waiting_link(db, token_hash, language):
+    """Store the link (its token's hash) of someone who joins waiting lists without a registration; its id."""
+    return db.execute("INSERT INTO waiting_links (token_hash, language, created_at) VALUES (?, ?, ?)",
+                      [token_hash, language, now_utc()]).lastrowid
+
+
+def waiting_link(db, token_hash):
+    """The waiting list link with TOKEN_HASH (id, language), or None."""
+    return one(db, "SELECT id, language FROM waiting_links WHERE token_hash = ?", [token_hash])
+
+
+def entries_of_link(db, link_id):
+    """Every entry made with LINK_ID (waiting, given a place, or off the list), with its session and
+    its place in line while waiting."""
+    return list(db.query(
+        f"""SELECT waiting_list.id, waiting_list.name, waiting_list.attendee_id, waiting_list.promoted_at,
+                   waiting_list.removed_at, sessions.title, blocks.name AS block_name, blocks.starts_at,
+                   CASE WHEN waiting_list.promoted_at IS NULL AND waiting_list.removed_at IS NULL
+                        THEN {_PLACE} END AS place
+            FROM waiting_list JOIN sessions ON sessions.id = waiting_list.session_id
+            JOIN blocks ON blocks.id = sessions.block_id
+            WHERE waiting_list.link_id = ? ORDER BY blocks.starts_at, waiting_list.id""", [link_id]))
+
+
+def attach_link_entries(db, link_id, attendee_id):
+    """The entries of LINK_ID still waiting belong to ATTENDEE_ID now (their first place made them registered)."""
+    db.execute("""UPDATE waiting_list SET attendee_id = ? WHERE link_id = ? AND attendee_id IS NULL
+                  AND promoted_at IS NULL AND removed_at IS NULL""", [attendee_id, link_id])
 
 
 def waiting_lists(db):

@@ -1,4 +1,4 @@
-"""Building e-mail: the ticket (program, QR as PNG, short code, .ics, personal link) as an EmailMessage.
+"""Building e-mail: the ticket (program, QR as PNG, short code, .ics, personal link) and the waiting list notice.
 
 Headers are set through the standard library's email package only (headerregistry.Address):
 a name or an address is never pasted into header text, so it cannot add a header.
@@ -116,15 +116,7 @@ def ticket(row, person, event, blocks, program, badge, link, public_host):
         png = qr_png(badge["code"]) if badge else None
         cid = email.utils.make_msgid(domain=public_host or "kiosk.local")
         html = render_template("mail/ticket.html", **dict(context, qr_cid=cid[1:-1] if png else None))
-        message = EmailMessage(policy=SMTP_POLICY)
-        message["Subject"] = subject
-        message["From"] = sender_address(public_host)
-        message["To"] = address(row["recipient_name"], row["recipient"])
-        message["Date"] = email.utils.formatdate(localtime=False)
-        message["Message-ID"] = row["message_id"]
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(text, cte="quoted-printable")
-        message.add_alternative(html, subtype="html", cte="quoted-printable")
+        message = _message(row, subject, text, html, public_host)
         if png:
             message.get_payload()[1].add_related(png, "image", "png", cid=cid, disposition="inline",
                                                  filename="qr.png")
@@ -132,3 +124,29 @@ def ticket(row, person, event, blocks, program, badge, link, public_host):
         message.add_attachment(calendar_file(event, blocks, program), "text", "calendar",
                                filename="event.ics", params={"method": "PUBLISH"})
     return subject, message.as_bytes(policy=SMTP_POLICY)
+
+
+def waiting(row, event, link, public_host):
+    """The e-mail of outbox ROW (kind 'waiting') to someone who joined waiting lists without a registration:
+    which sessions, their place in line, what happens next, and LINK to leave; (subject, bytes)."""
+    with force_locale(row["language"]):
+        context = {"person": {"name": row["recipient_name"]}, "event": event, "link": link,
+                   "sessions": row["detail"].get("sessions", [])}
+        subject = _("On the waiting list: %(event)s", event=event["name"])
+        message = _message(row, subject, render_template("mail/waiting.txt", **context),
+                           render_template("mail/waiting.html", **context), public_host)
+    return subject, message.as_bytes(policy=SMTP_POLICY)
+
+
+def _message(row, subject, text, html, public_host):
+    """An EmailMessage for outbox ROW: its headers, the plain TEXT and the HTML alternative."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["Subject"] = subject
+    message["From"] = sender_address(public_host)
+    message["To"] = address(row["recipient_name"], row["recipient"])
+    message["Date"] = email.utils.formatdate(localtime=False)
+    message["Message-ID"] = row["message_id"]
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message

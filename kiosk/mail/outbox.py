@@ -34,6 +34,11 @@ def personal_link(token):
     return f"{public_url()}/register/me/{token}"
 
 
+def waiting_link(token):
+    """The address of the page where someone on a waiting list (without a registration) sees and leaves it."""
+    return f"{public_url()}/register/waiting/{token}"
+
+
 def public_host():
     """The host of the public address, for Message-IDs and the default sender."""
     return urlsplit(public_url()).hostname or "kiosk.local"
@@ -53,6 +58,14 @@ def queue_ticket(db, attendee_id, *, kind="ticket", language=None, detail=None, 
                       "recipient_name": person["name"], "language": language, "link_token": token,
                       "detail": json.dumps(detail or {}), "message_id": message.new_message_id(public_host())})
     return token
+
+
+def queue_waiting(db, person, *, language, token, sessions, attendee_id=None):
+    """Inside the transaction that put PERSON (name, email) on the waiting lists of SESSIONS (title, block,
+    starts_at, place in line): the e-mail that says so, with the link of TOKEN to see and leave them."""
+    data.enqueue(db, {"kind": "waiting", "attendee_id": attendee_id, "recipient": person["email"],
+                      "recipient_name": person["name"], "language": language, "link_token": token,
+                      "detail": json.dumps({"sessions": sessions}), "message_id": message.new_message_id(public_host())})
 
 
 def queue_tickets(db, attendee_ids, *, actor):
@@ -85,6 +98,12 @@ def build(db, row):
     if row["message"] is not None:
         return row["message"]
     event = get_event(db) or {"name": "Kiosk", "date": "1970-01-01", "timezone": "UTC"}
+    if row["kind"] == "waiting":
+        subject, raw = message.waiting(dict(row, detail=json.loads(row["detail"] or "{}")), event,
+                                       waiting_link(row["link_token"]), public_host())
+        with immediate(db):
+            data.store_message(db, row["id"], subject, raw)
+        return raw
     attendee_id = row["attendee_id"]
     person = attendees_data.summary_with_email(db, attendee_id) if attendee_id else None
     program = attendees_data.personal_program(db, attendee_id) if attendee_id else []

@@ -155,3 +155,22 @@ def m0012_import_mappings(db):
         );
         """
     )
+
+
+@migrations()
+def m0013_waiting_list_links(db):
+    # Someone who only joined a waiting list has no registration, so no personal link: the e-mail
+    # that tells them their place in line carries a link of its own (SHA-256 of a random token,
+    # as registration_links), shared by the entries of that one sign-up, to see and leave them.
+    db.executescript(
+        """
+        CREATE TABLE waiting_links (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            language TEXT NOT NULL DEFAULT 'nl',
+            created_at TEXT NOT NULL
+        );
+        ALTER TABLE waiting_list ADD COLUMN link_id INTEGER REFERENCES waiting_links(id) ON DELETE SET NULL;
+        CREATE INDEX waiting_list_link ON waiting_list(link_id) WHERE link_id IS NOT NULL;
+        """
+    )

@@ -164,8 +164,7 @@ def _sign_up(db, checked, current, language):
               "role": values["role"], "language": language}
     required = {b["id"] for b in current["blocks"]}
     if any(session["block_id"] in required for session in checked.full):
-        for session in checked.full:
-            data.add_waiting(db, session["id"], dict(person, attendee_id=None, wishes=checked.choices))
+        waiting.join(db, person, checked.full, wishes=checked.choices)
         audit.record(db, ACTOR, "registration.waiting", f"{values['name']} for {[s['id'] for s in checked.full]}")
         return Answer("waiting", full=checked.full)
     existing = data.registered_with_email(db, values["email"])
@@ -178,9 +177,11 @@ def _sign_up(db, checked, current, language):
     attendee_id = people_data.insert_attendee(db, values)
     people_data.replace_choices(db, attendee_id, checked.choices)
     people_data.give_badge(db, attendee_id)
-    for session in checked.full:
-        data.add_waiting(db, session["id"], dict(person, attendee_id=attendee_id, wishes={}))
-    queue_ticket(db, attendee_id, language=language, person={"name": values["name"], "email": values["email"]})
+    # The ticket tells them which waiting lists they are on, and their place in each.
+    places = [waiting.place_in_line(db, session, data.add_waiting(db, session["id"], dict(
+        person, attendee_id=attendee_id, wishes={}))) for session in checked.full]
+    queue_ticket(db, attendee_id, language=language, person={"name": values["name"], "email": values["email"]},
+                 detail={"waiting": places} if places else None)
     audit.record(db, ACTOR, "registration.add", f"{attendee_id} {values['name']} sessions {sorted(checked.choices.values())}"
                  + (f" waiting {[s['id'] for s in checked.full]}" if checked.full else ""))
     return Answer("waiting" if checked.full else "registered", attendee_id=attendee_id, full=checked.full)
@@ -191,6 +192,13 @@ def owner(token):
     if not token or len(token) > 100:
         return None
     return data.link_owner(get_db(), hashlib.sha256(token.encode()).hexdigest())
+
+
+def waiting_owner(token):
+    """The waiting list link (id, language) a TOKEN from a waiting list e-mail opens, or None."""
+    if not token or len(token) > 100:
+        return None
+    return data.waiting_link(get_db(), hashlib.sha256(token.encode()).hexdigest())
 
 
 def cancel(attendee_id):

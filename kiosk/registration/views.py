@@ -14,6 +14,7 @@ from kiosk.data.badges import current_badge
 from kiosk.db import get_db
 from kiosk.people.service import change_choices, chosen_in
 from kiosk.registration import service, waiting
+from kiosk.web.ids import parse_id
 from kiosk.web.rendering import render, wants_fragment
 
 bp = Blueprint("registration", __name__)
@@ -127,6 +128,48 @@ def me_cancel(token):
     elif person["status"] == "registered":
         flash(_("Tick the box to confirm that you cancel."), "error")
     return redirect(url_for("registration.me", token=token), 303)
+
+
+@bp.post("/register/me/<token>/waiting")
+@public
+def me_leave_waiting(token):
+    """The registrant leaves one of their waiting lists (the form's `entry`)."""
+    person = _owner_or_404(token)
+    _left(waiting.leave(parse_id(request.form.get("entry")), get_db(), attendee_id=person["id"],
+                        actor=f"registrant {person['id']}"))
+    return redirect(url_for("registration.me", token=token), 303)
+
+
+@bp.get("/register/waiting/<token>")
+@public
+def my_waiting(token):
+    """The page a waiting list e-mail links to, for someone without a registration: their lists, to leave."""
+    link = _waiting_link_or_404(token)
+    return render("registration/my_waiting.html", token=token, entries=data.entries_of_link(get_db(), link["id"]))
+
+
+@bp.post("/register/waiting/<token>/leave")
+@public
+def my_waiting_leave(token):
+    """Someone without a registration leaves one of their waiting lists (the form's `entry`)."""
+    link = _waiting_link_or_404(token)
+    _left(waiting.leave(parse_id(request.form.get("entry")), get_db(), link_id=link["id"],
+                        actor=f"waiting list link {link['id']}"))
+    return redirect(url_for("registration.my_waiting", token=token), 303)
+
+
+def _waiting_link_or_404(token):
+    link = service.waiting_owner(token)
+    if link is None:
+        abort(404)
+    return link
+
+
+def _left(done):
+    if done:
+        flash(_("You are off the waiting list."), "success")
+    else:
+        flash(_("You are not on that waiting list (any more)."), "warning")
 
 
 @bp.get("/admin/waiting")

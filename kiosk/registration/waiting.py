@@ -1,4 +1,4 @@
-"""The waiting list's rules: places that free up go to the first in line, who is told by e-mail.
+"""The waiting list's rules: who joins is told their place in line, may leave, and gets a place that frees up.
 
 promote() runs inside the transaction that frees the places (a cancellation, a changed choice,
 a raised capacity or session limit), so a freed place is never seen free by a newcomer before
@@ -6,6 +6,7 @@ the person waiting for it has it.
 """
 
 import json
+import secrets
 
 from kiosk.data import audit
 from kiosk.data import people as people_data
@@ -13,7 +14,7 @@ from kiosk.data import registration as data
 from kiosk.data.rooms import places_of
 from kiosk.db import immediate
 from kiosk.imports.names import split_name
-from kiosk.mail.outbox import queue_ticket
+from kiosk.mail.outbox import queue_ticket, queue_waiting, token_hash
 from kiosk.text import search_text
 
 MAX_PROMOTIONS = 10_000  # per call: bounded, however a capacity changed
@@ -61,6 +62,8 @@ def give_place(db, entry, *, actor):
         freed = data.set_choice(db, attendee_id, session["block_id"], session["id"])
     else:
         attendee_id = _register_waiting(db, entry, session)
+        if entry["link_id"] is not None:  # their other lists of that sign-up: waiting as this registration now
+            data.attach_link_entries(db, entry["link_id"], attendee_id)
     data.close_entry(db, entry["id"], promoted=True, attendee_id=attendee_id)
     queue_ticket(db, attendee_id, kind="promoted", language=entry["language"],
                  detail={"session": session["title"], "block": session["block_name"]})
@@ -84,6 +87,35 @@ def _register_waiting(db, entry, session):
     people_data.replace_choices(db, attendee_id, chosen)
     people_data.give_badge(db, attendee_id)
     return attendee_id
+
+
+def join(db, person, sessions, *, wishes):
+    """Inside the sign-up's transaction: PERSON (name, email, organisation, role, language; no registration)
+    at the end of the waiting lists of SESSIONS, and the e-mail with their places and a link to leave them."""
+    token = secrets.token_urlsafe(24)
+    link_id = data.add_waiting_link(db, token_hash(token), person["language"])
+    places = [place_in_line(db, session, data.add_waiting(db, session["id"], dict(
+        person, attendee_id=None, wishes=wishes, link_id=link_id))) for session in sessions]
+    queue_waiting(db, person, language=person["language"], token=token, sessions=places)
+
+
+def place_in_line(db, session, entry_id):
+    """What an e-mail says of waiting list entry ENTRY_ID for SESSION: the session and the place in line."""
+    return {"title": session["title"], "block": session["block_name"], "starts_at": session["starts_at"],
+            "place": data.waiting_place(db, entry_id)}
+
+
+def leave(entry_id, db, *, link_id=None, attendee_id=None, actor):
+    """The person waiting takes ENTRY_ID off its list: theirs when made with their LINK_ID or of their
+    ATTENDEE_ID. False when it is not theirs or no longer waiting. Nobody held a place: nothing to promote."""
+    with immediate(db):
+        entry = data.waiting_entry(db, entry_id)
+        if entry is None or not ((link_id is not None and entry["link_id"] == link_id)
+                                 or (attendee_id is not None and entry["attendee_id"] == attendee_id)):
+            return False
+        data.close_entry(db, entry_id, promoted=False)
+        audit.record(db, actor, "waiting.leave", f"{entry_id} ({entry['name']}, {entry['title']})")
+    return True
 
 
 def promote_by_hand(entry_id, db, *, actor):

@@ -6,6 +6,7 @@ from datetime import date
 from flask import g, jsonify, make_response, render_template
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from htmx_flask import request
 
 from kiosk.data.event import get_event, local_time, logo_version
@@ -79,9 +80,15 @@ def outcome_label(outcome):
     return labels.get(outcome, outcome)
 
 
+# Lazy: a label is translated when it is shown, only the one asked for (the registration page shows one
+# per session; translating all four each time was a quarter of its rendering).
+KIND_LABELS = {"plenary": _l("plenary"), "session": _l("session"), "walk": _l("walk"), "break": _l("break")}
+
+
 def kind_label(kind):
     """A session kind in words."""
-    return {"plenary": _("plenary"), "session": _("session"), "walk": _("walk"), "break": _("break")}.get(kind, kind)
+    label = KIND_LABELS.get(kind)
+    return kind if label is None else str(label)
 
 
 def _from_json(text):
