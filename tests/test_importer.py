@@ -271,9 +271,9 @@ def test_bad_rows_reject_everything_with_line_numbers(tmp_path):
         'R2,Anouk,anouk@x.nl,"twee\nregels",Wonen,\n'  # 3-4 fine, quoted newline
         "R3,,leeg@x.nl,,,\n"  # 5 name missing
         "R4,Eline,eline@,,,\n"  # 6 bad e-mail
-        "R5,Sjoerd,sjoerd@x.nl,,Foo,\n"  # 7 unknown session
+        "R5,Sjoerd,sjoerd@x.nl,,Foo,\n"  # 7 unknown session: a warning, not a problem
         "R1,Thijs,thijs@x.nl,,,\n"  # 8 duplicate registration id
-        "R7,Zoë,PIET@x.nl,,,\n"  # 9 duplicate e-mail
+        "R7,Zoë,PIET@x.nl,,,\n"  # 9 Piet's e-mail on another person: a warning, not a problem
         "R8,René,rene@x.nl,,,misschien\n"  # 10 unknown status
     )
     with pytest.raises(importer.ImportRejected) as rejected:
@@ -282,13 +282,19 @@ def test_bad_rows_reject_everything_with_line_numbers(tmp_path):
     assert problems == [
         "line 5: name is missing",
         "line 6: e-mail 'eline@' is not a valid address",
-        "line 7: session 'Foo' is not in block 'Middag'",
         "line 8: registration id 'R1' is also on line 2",
-        "line 9: e-mail 'PIET@x.nl' is also on line 2",
         "line 10: status 'misschien' is not one of registered, cancelled (aangemeld, geannuleerd, afgemeld)",
     ]
-    assert rejected.value.describe().splitlines()[0] == "import rejected: 6 problems"
+    assert rejected.value.describe().splitlines()[0] == "import rejected: 4 problems"
     assert rejected.value.describe().splitlines()[1:] == problems
+    # The rejected file's preview still lists its warnings, every row of them.
+    warnings = {w["kind"]: w["rows"] for w in rejected.value.preview["warnings"]}
+    assert warnings == {
+        "unknown_session": [
+            {"line": 7, "detail": "column E (Middag): 'Foo'; the sessions of Middag are: Europa · Wonen"},
+        ],
+        "shared_email": [{"line": 9, "detail": "PIET@x.nl, also on line 2"}],
+    }
     assert dump(db) == before
 
 
@@ -446,7 +452,7 @@ def test_preview_lists_every_problem(import_client, demo_db):
     assert page.status_code == 200
     assert "line 2: name is missing" in page.text
     assert "line 3: e-mail &#39;jan@&#39; is not a valid address" in page.text
-    assert "line 3: session &#39;Foo&#39; is not in block &#39;Middagsessies&#39;" in page.text
+    assert "line 3: column C (Middagsessies): &#39;Foo&#39;; the sessions of Middagsessies are: " in page.text
     assert 'name="token"' not in page.text
     assert dump(demo_db) == before
 
@@ -511,7 +517,7 @@ def test_preview_problems_in_the_organisers_language(compiled_catalogs, import_c
     assert page.status_code == 200
     assert "regel 2: de naam ontbreekt" in page.text
     assert "regel 3: e-mail &#39;jan@&#39; is geen geldig adres" in page.text
-    assert "regel 3: sessie &#39;Foo&#39; zit niet in blok &#39;Middagsessies&#39;" in page.text
+    assert "regel 3: kolom C (Middagsessies): &#39;Foo&#39;; de sessies van Middagsessies zijn: " in page.text
     assert "name is missing" not in page.text
 
 
@@ -531,10 +537,9 @@ def test_cli_prints_problems_in_english(compiled_catalogs, demo_app, tmp_path, m
     result = demo_app.test_cli_runner().invoke(args=["import", "attendees", str(bad)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        "import rejected: 3 problems",
+        "import rejected: 2 problems",
         "line 2: name is missing",
         "line 3: e-mail 'jan@' is not a valid address",
-        "line 3: session 'Foo' is not in block 'Middagsessies'",
     ]
 
 

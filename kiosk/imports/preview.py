@@ -14,7 +14,11 @@ def _warning_texts():
     return {
         "same_person": _("The same person (same e-mail and name) is on several rows: only the last row is imported."),
         "shared_email": _("One e-mail address is on the rows of different people (tickets bought by one person "
-                          "for others): each row is imported as its own attendee, matched on registration id."),
+                          "for others): each row is imported as its own attendee, matched on registration id, "
+                          "or on e-mail and name when the file has none."),
+        "unknown_session": _("Session choices that are not a session of their time block: these people are "
+                             "imported without that choice (a choice they already had in that block stays). "
+                             "Correct the file, or add the session to the program, and import it again."),
         "marked_cancelled": _("Rows marked in a cancellation column: imported as cancelled."),
         "name_columns_differ": _("The full name column differs from the first and last name columns: "
                                  "the name is made from the first and last name."),

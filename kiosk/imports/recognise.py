@@ -239,7 +239,3 @@ def _source(header):
         return "google_forms"
     return None
 
-
-def is_ticket_shop(mapping, header):
-    """Whether the file is a ticket shop's, where one buyer's e-mail may be on several people's rows."""
-    return mapping.source in ("eventbrite", "pretix") or any(header_key(t) in ORDER_HEADERS for t in header)
