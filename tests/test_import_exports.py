@@ -385,3 +385,121 @@ def test_a_column_that_only_mentions_a_block_stays_an_extra_field(tmp_path):
                                              ["Jan Bos", "jan@x.nl", "vegetarisch"]]), filename="a.csv")
     (row,) = attendees(db)
     assert json.loads(row["extra"]) == {"Opmerking over de lunch": "vegetarisch"} and choices(db) == {}
+
+
+def warning_rows(report, kind):
+    """The (line, detail) of every row of REPORT's warning of KIND."""
+    return [(row["line"], row["detail"]) for warning in report["warnings"] if warning["kind"] == kind
+            for row in warning["rows"]]
+
+
+def test_a_session_that_is_not_in_its_block_imports_the_person_without_that_choice(tmp_path):
+    """A typo or a session the program does not have: the person comes in, that choice does not, and every
+    such row is named with its column, the value and the block's sessions. A choice made before stays."""
+    db = make_db(tmp_path)
+    importer.import_attendees(db, csv_bytes([["Naam", "E-mail", "Middag"], ["Jan Bos", "jan@x.nl", "Europa"]]),
+                              filename="eerste.csv")
+    rows = [["Naam", "E-mail", "Organisatie", "Ochtend", "Middag"],
+            ["Jan Bos", "jan@x.nl", "VNG", "Opening", "Europa (vol)"],
+            ["Piet Smit", "piet@x.nl", "Gemeente Edam", "Openingg", "Wonen"],
+            ["Anouk Visser", "anouk@x.nl", "Gemeente Oss", "", ""]]
+    report = importer.import_attendees(db, csv_bytes(rows), filename="tweede.csv")
+    assert (report["added"], report["updated"], report["unchanged"], report["cancelled"]) == (2, 1, 0, 0)
+    assert people(db) == {
+        "jan@x.nl": ("Jan Bos", "jan@x.nl", "VNG", "", "registered"),
+        "piet@x.nl": ("Piet Smit", "piet@x.nl", "Gemeente Edam", "", "registered"),
+        "anouk@x.nl": ("Anouk Visser", "anouk@x.nl", "Gemeente Oss", "", "registered"),
+    }
+    assert choices(db) == {("Jan Bos", "Ochtend"): "Opening", ("Jan Bos", "Middag"): "Europa",
+                           ("Piet Smit", "Middag"): "Wonen"}
+    assert warning_rows(report, "unknown_session") == [
+        (2, "column E (Middag): 'Europa (vol)'; the sessions of Middag are: Europa · Wonen"),
+        (3, "column D (Ochtend): 'Openingg'; the sessions of Ochtend are: Opening"),
+    ]
+    assert [w["kind"] for w in report["warnings"]] == ["unknown_session"]
+
+
+def test_the_cli_prints_every_session_warning_and_imports(demo_app, demo_db, tmp_path):
+    path = tmp_path / "lijst.csv"
+    path.write_bytes(csv_bytes([["Naam", "E-mail", "Middagsessies"], ["Jan Bos", "jan@x.nl", "Foo"],
+                                ["Piet Smit", "piet@x.nl", "Europa"], ["Eva Claes", "eva@x.nl", "Bar"]]))
+    result = demo_app.test_cli_runner().invoke(args=["import", "attendees", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("warning: Session choices that are not a session of their time block: these people are "
+                        "imported without that choice (a choice they already had in that block stays). Correct "
+                        "the file, or add the session to the program, and import it again.")
+    assert lines[start + 1].startswith("  line 2: column C (Middagsessies): 'Foo'; the sessions of Middagsessies "
+                                       "are: ") and "Europa" in lines[start + 1]
+    assert lines[start + 2].startswith("  line 4: column C (Middagsessies): 'Bar'; the sessions of Middagsessies ")
+    assert lines[-1] == "attendees imported: 3 added, 0 updated, 0 unchanged, 0 cancelled"
+    chosen = dict(demo_db.execute(
+        "SELECT attendees.email, sessions.title FROM attendees LEFT JOIN choices ON choices.attendee_id = attendees.id "
+        "LEFT JOIN sessions ON sessions.id = choices.session_id WHERE attendees.email IN (?, ?, ?)",
+        ["jan@x.nl", "piet@x.nl", "eva@x.nl"]).fetchall())
+    assert chosen == {"jan@x.nl": None, "piet@x.nl": "Europa", "eva@x.nl": None}
+
+
+def test_the_preview_lists_every_row_with_a_session_not_in_its_block(import_client, demo_db):
+    rows = [["Naam", "E-mail", "Middagsessies"]]
+    rows += [[f"Persoon {number}", f"p{number}@x.nl", f"Workshop {number}"] for number in range(30)]
+    page = upload(import_client, "attendees", "antwoorden.csv", csv_bytes(rows))
+    assert 'name="token"' in page.text  # a warning, not a problem: the file can be imported
+    assert "Session choices that are not a session of their time block" in page.text
+    for number in range(30):
+        assert f"line {number + 2}: column C (Middagsessies): &#39;Workshop {number}&#39;; the sessions of " \
+               "Middagsessies are: " in page.text
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
+    done = import_client.post("/admin/import/commit", data={"token": token, "kind": "attendees",
+                                                           "filename": "antwoorden.csv"})
+    assert done.status_code == 303
+    imported = demo_db.execute("SELECT count(*) FROM attendees WHERE email LIKE 'p%@x.nl'").fetchone()[0]
+    assert imported == 30
+    assert demo_db.execute("SELECT count(*) FROM choices JOIN attendees ON attendees.id = choices.attendee_id "
+                           "WHERE attendees.email LIKE 'p%@x.nl'").fetchone()[0] == 0
+
+
+def test_a_column_that_looks_like_a_session_choice_but_is_an_extra_field_is_flagged(tmp_path):
+    """Microsoft Forms (organisation only) with session questions Kiosk cannot link: "Lunchwandeling" answered
+    yes or no names the Lunch block; the morning question is filed as extra by the organiser; a second
+    afternoon column answers with the afternoon's sessions while "Middag" already holds that block."""
+    db = make_db(tmp_path)
+    header = MS_FORMS_META + ["Lunchwandeling", "Naar welke sessie wil je in de ochtend?", "Middag",
+                              "Tweede keus middag", "Dieetwensen"]
+    rows = [[1, "3/1/26 9:02", "3/1/26 9:04", "k@x.nl", "Kees de Jong", None, "ja", "Opening", "Europa", "Wonen",
+             "vegetarisch"],
+            [2, "3/1/26 9:10", "3/1/26 9:12", "l@x.nl", "Lotte Bos", None, "nee", "Opening", "Wonen", "Europa", ""]]
+    data = xlsx_of({"Form1": [header, *rows]})
+    report = importer.import_attendees(db, data, filename="Aanmelden.xlsx", mapping={7: "extra"})
+    middag = db.execute("SELECT id FROM blocks WHERE name = 'Middag'").fetchone()[0]
+    assert [column["target"] for column in report["columns"][6:]] == ["extra", "extra", f"block:{middag}", "extra",
+                                                                      "extra"]
+    kept = "but is kept as an extra field: choose what it is below if it should be used."
+    assert report["notes"] == [
+        f"Column 'Lunchwandeling' looks like the session chosen in Lunch {kept}",
+        f"Column 'Naar welke sessie wil je in de ochtend?' looks like the session chosen in Ochtend {kept}",
+        f"Column 'Tweede keus middag' looks like the session chosen in Middag {kept}",
+    ]
+    assert choices(db) == {("Kees de Jong", "Middag"): "Europa", ("Lotte Bos", "Middag"): "Wonen"}
+    extras = {row["name"]: json.loads(row["extra"]) for row in attendees(db)}
+    assert extras["Kees de Jong"] == {"ID": "1", "Start time": "3/1/26 9:02", "Completion time": "3/1/26 9:04",
+                                      "Lunchwandeling": "ja", "Naar welke sessie wil je in de ochtend?": "Opening",
+                                      "Tweede keus middag": "Wonen", "Dieetwensen": "vegetarisch"}
+
+
+def test_a_look_alike_note_goes_once_the_column_has_a_use(tmp_path, demo_app):
+    """Organisation-only Microsoft Forms asking the e-mail again: flagged while it is extra, not once the organiser
+    (here on the command line) has said what it is for."""
+    path = tmp_path / "Aanmelden.xlsx"
+    header = MS_FORMS_META + ["Wat is je e-mailadres voor de bevestiging?"]
+    path.write_bytes(xlsx_of({"Form1": [header, [1, "3/1/26 9:02", "3/1/26 9:04", "k@x.nl", "Kees de Jong", None,
+                                                 "kees@prive.nl"]]}))
+    runner = demo_app.test_cli_runner()
+    result = runner.invoke(args=["import", "attendees", str(path)])
+    assert result.exit_code == 0, result.output
+    assert ("note: Column 'Wat is je e-mailadres voor de bevestiging?' looks like an e-mail address but is kept as "
+            "an extra field: choose what it is below if it should be used.") in result.output.splitlines()
+    result = runner.invoke(args=["import", "attendees", str(path), "--map",
+                                 "Wat is je e-mailadres voor de bevestiging?=ignore"])
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.output.splitlines() if line.startswith("note:")]

@@ -1,9 +1,12 @@
 """Attendees from a file: each row checked, matched to the person it updates, and written in one go.
 
-A row matches an attendee on registration id, else on e-mail (case-insensitive), else (only
-for rows that have neither) on name and organisation. Only the columns the file has are updated.
+A row matches an attendee on registration id, else on e-mail (case-insensitive) and name, else on
+e-mail alone when that e-mail is one person's, else (only for rows that have neither) on name and
+organisation. An attendee with another registration id than the row's is another registration,
+never matched by e-mail. Only the columns the file has are updated.
 """
 
+import collections
 import functools
 import json
 
@@ -15,7 +18,7 @@ from kiosk.db import now_utc
 from kiosk.imports.columns import ATTENDEE_HEADERS, column_list, skip_title_rows
 from kiosk.imports.memory import release_gradually
 from kiosk.imports.preview import describe
-from kiosk.imports.recognise import is_ticket_shop, recognise, signature
+from kiosk.imports.recognise import recognise, signature
 from kiosk.imports.report import PREVIEW_ROWS, ImportRejected
 from kiosk.imports.rows import EMAIL_RE, RowChecks, fold_repeated
 from kiosk.text import fold, search_text
@@ -46,7 +49,7 @@ def plan_attendees(db, table, *, dry_run=False, overrides=None):
     samples = [cells for _line, cells in table.rows[:SAMPLE_ROWS]]
     mapping = recognise(table.header, samples, blocks, sessions, data.remembered_mapping(db, key), overrides)
     fields = mapping.fields()
-    checks = RowChecks(table.header, mapping.targets, blocks, sessions, is_ticket_shop(mapping, table.header))
+    checks = RowChecks(table.header, mapping.targets, blocks, sessions)
     if not fields & {"name", "first_name", "last_name"}:
         raise ImportRejected([_(
             "line %(line)s: there is no name column (Naam/Name, or Voornaam/First name and Achternaam/Last name); "
@@ -139,28 +142,43 @@ def _match(db, rows):
         for a in existing.values():
             by_name.setdefault((fold(a["name"]), fold_repeated(a["organisation"])), []).append(a["id"])
     # Registration ids first, so an e-mail match cannot take a person another row names by id.
-    claimed = {}
+    claimed = set()
     for row in rows:
         attendee_id = by_reg.get(row.get("registration_id")) if row.get("registration_id") else None
         if attendee_id is not None:
             row["id"] = attendee_id
-            claimed[attendee_id] = row["line"]
+            claimed.add(attendee_id)
+    # E-mail and name next, for every row before any row matches on e-mail alone: one e-mail may be on
+    # several people (tickets bought by one person for others), each of whom must find their own.
+    emailed = [row for row in rows if "id" not in row and row.get("email")]
+    for row in emailed:
+        name = fold(row["name"])
+        _claim(row, by_email.get(row["email"].casefold(), ()), existing, claimed,
+               lambda candidate: fold(candidate["name"]) == name)
+    # E-mail alone (a person whose name is spelled differently now) only where the e-mail is one person's.
+    in_file = collections.Counter(row["email"].casefold() for row in rows if row.get("email"))
+    for row in emailed:
+        candidates = by_email.get(row["email"].casefold(), ())
+        if "id" not in row and in_file[row["email"].casefold()] == 1 and len(candidates) == 1:
+            _claim(row, candidates, existing, claimed, lambda candidate: True)
     for row in rows:
-        if "id" in row:
-            continue
-        if row.get("email"):
-            candidates = by_email.get(row["email"].casefold(), [])
-        elif not row.get("registration_id"):
-            candidates = by_name.get((fold(row["name"]), fold_repeated(row.get("organisation", ""))), [])
-        else:
-            candidates = []
-        for candidate in candidates:
-            # A person with another registration id is another registration, unless the file lost that id.
-            if candidate not in claimed:
-                row["id"] = candidate
-                claimed[candidate] = row["line"]
-                break
+        if "id" not in row and not row.get("email") and not row.get("registration_id"):
+            key = (fold(row["name"]), fold_repeated(row.get("organisation", "")))
+            _claim(row, by_name.get(key, ()), existing, claimed, lambda candidate: True)
     return existing
+
+
+def _claim(row, candidates, existing, claimed, fits):
+    """Match ROW to the first of CANDIDATES (attendee ids) not claimed by another row that FITS it."""
+    for attendee_id in candidates:
+        candidate = existing[attendee_id]
+        # Another registration id is another registration, unless the file lost that id.
+        other_registration = row.get("registration_id") and candidate["registration_id"] not in (
+            None, "", row["registration_id"])
+        if attendee_id not in claimed and not other_registration and fits(candidate):
+            row["id"] = attendee_id
+            claimed.add(attendee_id)
+            return
 
 
 def _new_values(row):

@@ -14,7 +14,11 @@ def _warning_texts():
     return {
         "same_person": _("The same person (same e-mail and name) is on several rows: only the last row is imported."),
         "shared_email": _("One e-mail address is on the rows of different people (tickets bought by one person "
-                          "for others): each row is imported as its own attendee, matched on registration id."),
+                          "for others): each row is imported as its own attendee, matched on registration id, "
+                          "or on e-mail and name when the file has none."),
+        "unknown_session": _("Session choices that are not a session of their time block: these people are "
+                             "imported without that choice (a choice they already had in that block stays). "
+                             "Correct the file, or add the session to the program, and import it again."),
         "marked_cancelled": _("Rows marked in a cancellation column: imported as cancelled."),
         "name_columns_differ": _("The full name column differs from the first and last name columns: "
                                  "the name is made from the first and last name."),
@@ -47,7 +51,7 @@ def describe(table, mapping, checks, blocks, samples):
         "encoding": table.encoding, "source": mapping.source,
         "columns": _columns(table.header, mapping.targets, samples),
         "targets": [["block:%d" % b["id"], b["name"]] for b in blocks],
-        "notes": _notes(table.header, mapping.notes),
+        "notes": _notes(table.header, mapping.notes, blocks),
         "skipped": skipped, "warnings": warnings,
         "non_ascii_names": _non_ascii_names(table, checks) if table.unlikely_encoding else [],
     }
@@ -68,7 +72,7 @@ def _columns(header, targets, samples):
     return columns
 
 
-def _notes(header, notes):
+def _notes(header, notes, blocks):
     field_words = {"email": _("an e-mail address"), "organisation": _("an organisation"), "role": _("a role"),
                    "name": _("a name")}
     texts = []
@@ -82,6 +86,12 @@ def _notes(header, notes):
             _kind, index, field = note.split(":")
             texts.append(_("Column '%(column)s' looks like %(what)s but is kept as an extra field: choose what it "
                            "is below if it should be used.", column=header[int(index)], what=field_words[field]))
+        elif note.startswith("looks_like_session:"):
+            _kind, index, block_id = note.split(":")
+            block = next((b["name"] for b in blocks if str(b["id"]) == block_id), block_id)
+            texts.append(_("Column '%(column)s' looks like the session chosen in %(block)s but is kept as an extra "
+                           "field: choose what it is below if it should be used.", column=header[int(index)],
+                           block=block))
     return texts
 
 

@@ -113,6 +113,10 @@ def recognise(header, samples, blocks, sessions, remembered=None, overrides=None
             (i for i, key in enumerate(keys) if key == header_key(column)), -1)
         if 0 <= index < len(targets) and _valid(chosen, blocks):
             targets[index] = chosen
+    # Look-alikes are judged on the final targets: a column the organiser filed as extra is flagged too.
+    notes = [note for note in notes
+             if not note.startswith("looks_like:") or targets[int(note.split(":")[1])] == "extra"]
+    notes += _session_look_alikes(header, columns, targets, blocks, sessions)
     return Mapping(targets, notes, source)
 
 
@@ -162,9 +166,7 @@ def _looks_like_ids(values):
 
 def _questions(header, columns, targets, notes, blocks, sessions):
     """Form questions ('Bij welke gemeente werk je?') and session choices, by their words and answers."""
-    titles = {}
-    for session in sessions:
-        titles.setdefault(session["block_id"], set()).add(fold(session["title"]).strip())
+    titles = _titles(sessions)
     used_blocks = {target for target in targets if target.startswith("block:")}
     for index, title in enumerate(header):
         if targets[index] != "extra":
@@ -204,6 +206,34 @@ def _block_of(key, values, blocks, titles, used):
     return None
 
 
+def _session_look_alikes(header, columns, targets, blocks, sessions):
+    """'looks_like_session:<column>:<block id>' for each extra column whose answers are mostly a block's
+    session titles, or whose header names a block ('Naar welke sessie wil je in de ochtend?')."""
+    titles = _titles(sessions)
+    notes = []
+    for index, title in enumerate(header):
+        if targets[index] != "extra":
+            continue
+        answers = [fold(value).strip() for value in columns[index] if value]
+        counts = [(sum(answer in titles.get(block["id"], ()) for answer in answers), block["id"]) for block in blocks]
+        matching, block_id = max(counts, default=(0, None))
+        if not matching * 2 > len(answers):
+            key = header_key(title)
+            block_id = next((block["id"] for block in blocks
+                             if len(header_key(block["name"])) >= 4 and header_key(block["name"]) in key), None)
+        if block_id is not None:
+            notes.append(f"looks_like_session:{index}:{block_id}")
+    return notes
+
+
+def _titles(sessions):
+    """{block id: the folded titles of its sessions}."""
+    titles = {}
+    for session in sessions:
+        titles.setdefault(session["block_id"], set()).add(fold(session["title"]).strip())
+    return titles
+
+
 def _question_field(title):
     words = set(re.findall(r"[a-z0-9]+", fold(title).replace("e-mail", "email")))
     if len(words) < 2:
@@ -239,7 +269,3 @@ def _source(header):
         return "google_forms"
     return None
 
-
-def is_ticket_shop(mapping, header):
-    """Whether the file is a ticket shop's, where one buyer's e-mail may be on several people's rows."""
-    return mapping.source in ("eventbrite", "pretix") or any(header_key(t) in ORDER_HEADERS for t in header)

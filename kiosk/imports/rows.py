@@ -2,7 +2,8 @@
 
 Problems reject the file (with their line numbers); warnings let it through but are listed in
 the preview, every row of them: the same person twice (the last row counts), one e-mail on
-several people's rows in a ticket shop's export, a totals row, a name that looks garbled.
+several people's rows (each is imported), a session choice that is not a session of its block
+(the person is imported without it), a cancellation mark, a name that looks garbled.
 """
 
 import functools
@@ -11,6 +12,7 @@ import re
 from flask_babel import gettext as _
 
 from kiosk.imports.names import split_name
+from kiosk.imports.sheet import column_letters
 from kiosk.text import display_name, fold
 
 STATUSES = {
@@ -38,8 +40,8 @@ fold_repeated = functools.lru_cache(maxsize=4096)(fold)
 class RowChecks:
     """Rows read by a Mapping's targets; .problems, .warnings {kind: [(line, detail)]} and .skipped (totals)."""
 
-    def __init__(self, header, targets, blocks, sessions, shared_emails=False):
-        self.width = len(header)
+    def __init__(self, header, targets, blocks, sessions):
+        self.header, self.width = header, len(header)
         self.single, self.multi, self.extras = {}, {}, []
         extra_names = set()
         for index, target in enumerate(targets):
@@ -60,10 +62,12 @@ class RowChecks:
         self.text_fields = [field for field in ("organisation", "role") if field in fields]
         self.block_names = {b["id"]: b["name"] for b in blocks}
         self.block_keys = sorted((int(t[6:]), t) for t in fields if t.startswith("block:"))
-        self.sessions = {(s["block_id"], fold_repeated(s["title"])): s["id"] for s in sessions}
-        self.shared_emails = shared_emails
+        self.sessions, self.block_titles = {}, {}
+        for session in sessions:
+            self.sessions[(session["block_id"], fold_repeated(session["title"]))] = session["id"]
+            self.block_titles.setdefault(session["block_id"], []).append(session["title"])  # titles may hold commas
         self.problems, self.warnings, self.skipped, self.dropped = [], {}, [], set()
-        self.seen_ids, self.seen_emails, self.seen_names = {}, {}, {}
+        self.seen_ids, self.seen_emails, self.seen_people, self.seen_names = {}, {}, {}, {}
 
     def warn(self, kind, line, detail=""):
         self.warnings.setdefault(kind, []).append((line, detail))
@@ -107,7 +111,7 @@ class RowChecks:
                 self.warn("marked_cancelled", line, record["cancelled"].strip())
             if not row.get("email") and not row.get("registration_id") and row["name"]:
                 self.unique_name(line, row)
-            row["choices"] = self.choices(line, record) if self.block_keys else {}
+            row["choices"] = self.choices(line, record, cells) if self.block_keys else {}
             row["extra"] = extra
             rows.append(row)
         if self.dropped:
@@ -143,27 +147,27 @@ class RowChecks:
         return row
 
     def email(self, line, cell, row):
-        """The row's e-mail address or None, after checking its form and the rows before with it."""
+        """The row's e-mail address or None, after checking its form and the rows before with it.
+
+        The same e-mail and name on an earlier row is the same person sending the form again: the
+        last row counts (unless both rows have a registration id: two tickets). The same e-mail with
+        another name is another person (tickets bought by one person for others): both are imported.
+        """
         email = cell.strip().strip("<>").removeprefix("mailto:").strip()
         if email and not EMAIL_RE.match(email):
             self.problems.append(_("line %(line)s: e-mail '%(email)s' is not a valid address", line=line, email=email))
         elif email:
             key = email.casefold()
-            seen = self.seen_emails.get(key)
-            if seen is None:
-                pass
-            elif fold(seen[1]) == fold(row["name"]) and not (row.get("registration_id") and seen[3]):
-                self.dropped.add(seen[2])  # the same person sent the form again: the last answers count
+            person = (key, fold(row["name"]))
+            seen = self.seen_people.get(person)
+            if seen is not None and not (row.get("registration_id") and seen[2]):
+                self.dropped.add(seen[1])
                 self.warn("same_person", line, _("also on line %(line)s", line=seen[0]))
-            elif self.shared_emails:
-                self.warn("shared_email", line, _("%(email)s, also on line %(line)s", email=email, line=seen[0]))
-            else:
-                self.problems.append(_(
-                    "line %(line)s: e-mail '%(email)s' is also on line %(other_line)s",
-                    line=line, email=email, other_line=seen[0],
-                ))
-                return email
-            self.seen_emails[key] = (line, row["name"], row["position"], row.get("registration_id"))
+            elif key in self.seen_emails:
+                self.warn("shared_email", line, _("%(email)s, also on line %(line)s", email=email,
+                                                  line=self.seen_emails[key]))
+            self.seen_emails.setdefault(key, line)
+            self.seen_people[person] = (line, row["position"], row.get("registration_id"))
         return email or None
 
     def registration_id(self, line, cell):
@@ -201,19 +205,25 @@ class RowChecks:
         else:
             self.seen_names[key] = line
 
-    def choices(self, line, record):
-        """{block id: session id or None} for the row's block columns, each title checked against its block."""
+    def choices(self, line, record, cells):
+        """{block id: session id or None} for the row's block columns; a title that is not a session of its
+        block is left out (a choice made before stays) with a warning naming the column and the block's sessions."""
         choices = {}
         for block_id, key in self.block_keys:
             title = record[key].strip()
-            if title:
-                session_id = self.sessions.get((block_id, fold_repeated(title)))
-                if session_id is None:
-                    self.problems.append(_(
-                        "line %(line)s: session '%(session)s' is not in block '%(block)s'",
-                        line=line, session=title, block=self.block_names[block_id],
-                    ))
-                choices[block_id] = session_id
-            else:
+            if not title:
                 choices[block_id] = None
+                continue
+            session_id = self.sessions.get((block_id, fold_repeated(title)))
+            if session_id is not None:
+                choices[block_id] = session_id
+                continue
+            index = self.single.get(key)
+            if index is None:  # several columns for one block: the first with a value gave the title
+                index = next(i for i in self.multi[key] if i < len(cells) and cells[i].strip())
+            self.warn("unknown_session", line, _(
+                "column %(column)s (%(header)s): '%(session)s'; the sessions of %(block)s are: %(sessions)s",
+                column=column_letters(index), header=(self.header[index] or "").strip(), session=title,
+                block=self.block_names[block_id], sessions=" · ".join(self.block_titles.get(block_id, [])) or "-",
+            ))
         return choices
