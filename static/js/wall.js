@@ -41,27 +41,30 @@ function pages() {
   return result;
 }
 
-function show() {
-  const split = pages();
-  const root = wall();
-  if (!root || split.length < 2) {
-    if (pager) pager.hidden = true;
-    if (pause) pause.hidden = true;
-    document.body.classList.remove("wall-paged");
-    return;
+function setPaged(on, count) {
+  if (pager) {
+    pager.textContent = pager.dataset.text.replace("{page}", current + 1).replace("{pages}", count);
+    pager.hidden = !on;
   }
-  document.body.classList.add("wall-paged");
+  if (pause) pause.hidden = !on;
+  document.body.classList.toggle("wall-paged", on);
+}
+
+function show() {
+  setPaged(false, 1);
+  let split = pages();
+  const root = wall();
+  if (!root || split.length < 2) return;
+  // The pager and its button take room in the bar (a second line on a narrow screen): measure again with them shown.
+  setPaged(true, split.length);
+  split = pages();
   current %= split.length;
   const visible = new Set(split[current]);
   for (const card of cards()) card.classList.toggle("off-page", !visible.has(card));
   for (const group of root.querySelectorAll(".wall-group")) {
     group.classList.toggle("off-page", !group.querySelector(".wall-room:not(.off-page)"));
   }
-  if (pager) {
-    pager.textContent = pager.dataset.text.replace("{page}", current + 1).replace("{pages}", split.length);
-    pager.hidden = false;
-  }
-  if (pause) pause.hidden = false;
+  setPaged(true, split.length);
 }
 
 function next() {
@@ -76,6 +79,14 @@ if (wall()) {
   // The live part is swapped whenever a count changes: keep showing the same page of the new one.
   document.body.addEventListener("htmx:afterSettle", (event) => { if (event.detail.elt && event.detail.elt.id === "wall-rooms") show(); });
   window.addEventListener("resize", show);
+  // What sits above the cards can grow after a page was measured: an alert banner appears, the bar
+  // wraps. Page again then, or the last card of a page ends below the screen.
+  if (window.ResizeObserver) {
+    const watcher = new ResizeObserver(() => show());
+    for (const element of [document.querySelector(".wall-bar"), document.getElementById("alert-banner")]) {
+      if (element) watcher.observe(element);
+    }
+  }
   if (pause) {
     pause.addEventListener("click", () => {
       paused = !paused;
