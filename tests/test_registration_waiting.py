@@ -157,3 +157,33 @@ def test_a_sign_up_waiting_for_two_sessions_becomes_one_registration(reg_app, sm
     link = re.search(r"(/register/waiting/[\w-]+)", waiting_mail.get_body(("plain",)).get_content()).group(1)
     page = reg_app.test_client().get(link).get_data(as_text=True)
     assert page.count("you were given a place") == 2 and 'id="waiting-none"' in page
+
+
+def test_a_waiting_list_form_sent_twice_keeps_one_place_and_sends_one_mail(reg_app, full_lunch):
+    db = full_lunch
+    join(reg_app, "Dubbel Klikker", "dubbel@example.org", **{str(LUNCH): MAAK})
+    join(reg_app, "Dubbel Klikker", "Dubbel@Example.org", **{str(LUNCH): MAAK})  # the same address, another case
+    assert db.execute("SELECT count(*) FROM waiting_list WHERE email LIKE 'dubbel@example.org'").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'waiting'").fetchone()[0] == 1
+    # Another session's list is still theirs to join.
+    db.execute("UPDATE sessions SET place_limit = 0 WHERE id = ?", [ZORG])
+    join(reg_app, "Dubbel Klikker", "dubbel@example.org", **{str(LUNCH): MAAK, str(AFTERNOON): ZORG})
+    assert sorted(row[0] for row in db.execute(
+        "SELECT session_id FROM waiting_list WHERE email LIKE 'dubbel@example.org'")) == [MAAK, ZORG]
+    assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'waiting'").fetchone()[0] == 2
+
+
+def test_a_registered_person_who_signs_up_again_while_the_lunch_is_full_stays_registered(reg_app):
+    response = reg_app.test_client().post("/register", data=form_for("Al Binnen", "albinnen@example.org", **{str(LUNCH): MAAK}))
+    assert response.status_code == 303 and "waiting=1" not in response.headers["Location"]
+    db = connect(reg_app.config["DATABASE"])
+    db.execute("UPDATE blocks SET required = 1 WHERE id = ?", [LUNCH])
+    db.execute("UPDATE sessions SET place_limit = 0 WHERE block_id = ?", [LUNCH])
+    again = reg_app.test_client().post("/register", data=dict(form_for("Al Binnen", "albinnen@example.org", **{str(LUNCH): MAAK}), waitlist="yes"))
+    assert again.status_code == 303
+    [(attendee_id, status)] = db.execute("SELECT id, status FROM attendees WHERE email = 'albinnen@example.org'").fetchall()
+    assert status == "registered"
+    assert db.execute("SELECT session_id FROM choices WHERE attendee_id = ? AND block_id = ?", [attendee_id, LUNCH]).fetchone() == (MAAK,)
+    assert db.execute("SELECT count(*) FROM waiting_list WHERE email = 'albinnen@example.org'").fetchone()[0] == 0
+    assert [row[0] for row in db.execute("SELECT kind FROM outbox WHERE recipient = 'albinnen@example.org'")] == ["ticket", "ticket"]
+    db.close()

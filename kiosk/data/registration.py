@@ -97,6 +97,13 @@ def add_waiting(db, session_id, values):
         created_at=now_utc())).last_pk
 
 
+def is_waiting(db, session_id, email):
+    """Whether EMAIL (any case) is still waiting for SESSION_ID."""
+    return db.execute(
+        """SELECT 1 FROM waiting_list WHERE session_id = ? AND email = ? COLLATE NOCASE
+           AND promoted_at IS NULL AND removed_at IS NULL LIMIT 1""", [session_id, email]).fetchone() is not None
+
+
 _WAITING = """SELECT waiting_list.*, sessions.title, sessions.block_id FROM waiting_list
               JOIN sessions ON sessions.id = waiting_list.session_id
               WHERE waiting_list.promoted_at IS NULL AND waiting_list.removed_at IS NULL"""

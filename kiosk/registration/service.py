@@ -162,18 +162,19 @@ def _sign_up(db, checked, current, language):
     values = checked.values
     person = {"name": values["name"], "email": values["email"], "organisation": values["organisation"],
               "role": values["role"], "language": language}
-    required = {b["id"] for b in current["blocks"]}
-    if any(session["block_id"] in required for session in checked.full):
-        waiting.join(db, person, checked.full, wishes=checked.choices)
-        audit.record(db, ACTOR, "registration.waiting", f"{values['name']} for {[s['id'] for s in checked.full]}")
-        return Answer("waiting", full=checked.full)
     existing = data.registered_with_email(db, values["email"])
     if existing is not None:
-        # Registered already: the ticket again, to that address only. The answer is the same as for a
-        # new sign-up, so the form tells nobody whether an address is registered.
+        # Registered already (a full required block does not take their place away): the ticket
+        # again, to that address only. The answer is the same as for a new sign-up, so the form
+        # tells nobody whether an address is registered.
         queue_ticket(db, existing, language=language)
         audit.record(db, ACTOR, "registration.again", f"{existing} ticket sent again")
         return Answer("registered", attendee_id=existing)
+    required = {b["id"] for b in current["blocks"]}
+    if any(session["block_id"] in required for session in checked.full):
+        joined = waiting.join(db, person, checked.full, wishes=checked.choices)
+        audit.record(db, ACTOR, "registration.waiting", f"{values['name']} for {joined}")
+        return Answer("waiting", full=checked.full)
     attendee_id = people_data.insert_attendee(db, values)
     people_data.replace_choices(db, attendee_id, checked.choices)
     people_data.give_badge(db, attendee_id)

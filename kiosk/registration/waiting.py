@@ -91,12 +91,17 @@ def _register_waiting(db, entry, session):
 
 def join(db, person, sessions, *, wishes):
     """Inside the sign-up's transaction: PERSON (name, email, organisation, role, language; no registration)
-    at the end of the waiting lists of SESSIONS, and the e-mail with their places and a link to leave them."""
+    at the end of the waiting lists of SESSIONS, and the e-mail with their places and a link to leave them.
+    A list their address is on already keeps its place (a form sent twice); returns the ids of the sessions joined."""
+    sessions = [session for session in sessions if not data.is_waiting(db, session["id"], person["email"])]
+    if not sessions:
+        return []
     token = secrets.token_urlsafe(24)
     link_id = data.add_waiting_link(db, token_hash(token), person["language"])
     places = [place_in_line(db, session, data.add_waiting(db, session["id"], dict(
         person, attendee_id=None, wishes=wishes, link_id=link_id))) for session in sessions]
     queue_waiting(db, person, language=person["language"], token=token, sessions=places)
+    return [session["id"] for session in sessions]
 
 
 def place_in_line(db, session, entry_id):
