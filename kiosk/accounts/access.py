@@ -9,7 +9,7 @@ from htmx_flask import make_response, request
 
 from kiosk.data import accounts as data
 from kiosk.data import tokens
-from kiosk.db import get_db
+from kiosk.db import get_db, use_event
 from kiosk.extensions import login_manager
 from kiosk.web.rendering import json_response
 
@@ -27,6 +27,7 @@ class User(UserMixin):
         self.id = row["id"]
         self.email = row["email"]
         self.role = row["role"]
+        self.event_id = row.get("event_id")  # a host's event, an organiser's chosen one; None: the current
         self.login_token = login_token
 
     def get_id(self):
@@ -41,8 +42,14 @@ class User(UserMixin):
 
 @login_manager.user_loader
 def load_user(login_token):
-    """The user of a session cookie's login token, or None once that login ended."""
-    row = data.user_for_login(get_db(), login_token)
+    """The user of a session cookie's login token, or None once that login ended.
+
+    The request then works for the user's event (a station's page stays its station's).
+    """
+    db = get_db()
+    row = data.user_for_login(db, login_token)
+    if row and row["event_id"] is not None and not g.get("station"):
+        use_event(db, row["event_id"])
     return User(row, login_token) if row else None
 
 
@@ -122,7 +129,10 @@ def load_station():
     if token is None:
         token = request.cookies.get(STATION_COOKIE)
     if token:
-        g.station = data.station_for_token(get_db(), token)
+        db = get_db()
+        g.station = data.station_for_token(db, token)
+        if g.station:
+            use_event(db, g.station["event_id"])  # a station works for its event, whoever holds it
 
 
 def bearer_token(header):

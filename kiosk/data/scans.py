@@ -107,8 +107,8 @@ def _attendee_as_badge(db, attendee_id):
             """SELECT badges.id AS badge_id, badges.code, badges.short_code, badges.replaced_at,
                       attendees.id AS attendee_id, attendees.name, attendees.organisation, attendees.role, attendees.status
                FROM attendees LEFT JOIN badges ON badges.attendee_id = attendees.id AND badges.replaced_at IS NULL
-               WHERE attendees.id = ?""",
-            [attendee_id],
+               WHERE attendees.id = ? AND attendees.event_id = ?""",
+            [attendee_id, db.event_id],
         )
     )
     return rows[0] if rows else None
