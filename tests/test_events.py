@@ -8,6 +8,7 @@ from conftest import HOST, login, make_station
 from kiosk.data import accounts, maintenance, people, printing, program
 from kiosk.data import attendees as attendees_data
 from kiosk.data import event as event_data
+from kiosk.data import events
 from kiosk.data import rooms as rooms_data
 from kiosk.data import scans as scans_data
 from kiosk.data.badges import issue_badge
@@ -102,9 +103,15 @@ def test_rooms_before_any_event_belong_to_the_unnamed_first_event_until_it_is_cr
     assert db.execute("SELECT count(*) FROM event").fetchone()[0] == 1
 
 
+@pytest.fixture
+def demo_runner(demo_app):
+    """`kiosk` commands on the demo database."""
+    return demo_app.test_cli_runner()
+
+
 def second_event(db):
     """Add event 2 beside the demo (event 1): a room, a block with a session there, two people with badges and a door."""
-    event_id = event_data.add_event(db, {"name": "G40 voorjaar", "date": "2030-05-01"}, actor="test")
+    event_id = events.new_event(db, {"name": "G40 voorjaar", "date": "2030-05-01"}, actor="test")
     use_event(db, event_id)
     room = program.insert(db, "rooms", {"name": "Raadzaal", "capacity": 1})  # the demo has a Raadzaal too
     program.add_occupancy(db, room)
@@ -248,3 +255,127 @@ def test_a_host_works_for_their_own_event(demo_app, demo_db):
     assert login(second, "host2@example.org", "host password 2").status_code == 303
     page = second.get("/rooms/").get_data(as_text=True)
     assert "Burgerzaal" not in page and "Raadzaal" in page
+
+
+def test_a_second_event_from_the_first_copies_the_program_not_the_people_and_leaves_the_first_report(demo_db, demo_runner):
+    """The issue's done-when: a second event made from the first, someone checked in there, the first report unchanged."""
+    code, _attendee = first_badge(demo_db)
+    use_event(demo_db, 1)
+    scans_data.record_scan(demo_db, station=accounts.add_station(demo_db, "Ingang 1", mode="entrance")[0], code=code)
+    first = figures(demo_db)
+    program_of_1 = [(block["name"], [(s["title"], s["room_name"], s["place_limit"]) for s in block["sessions"]])
+                    for block in rooms_data.program(demo_db)]
+    result = demo_runner.invoke(args=["event", "create", "G40 voorjaar", "--date", "2030-05-01", "--new", "--from", "1"])
+    assert result.exit_code == 0, result.output
+    second = connect(demo_db.execute("PRAGMA database_list").fetchone()[2])  # a new connection: the current event
+    assert current_event_id(second) == 2 and event_data.get_event(second)["venue"] == event_data.get_event(demo_db)["venue"]
+    assert [(block["name"], [(s["title"], s["room_name"], s["place_limit"]) for s in block["sessions"]])
+            for block in rooms_data.program(second)] == program_of_1
+    assert attendees_data.count(second) == 0 and accounts.list_stations(second) == []
+    assert all(room["inside"] == 0 for room in rooms_data.occupancy(second))
+    person = people.insert_attendee(second, {"name": "Anna Lentesma", "last_name": "Lentesma", "search_text": "anna"})
+    badge = issue_badge(second, person)["code"]
+    entrance = accounts.add_station(second, "Ingang", mode="entrance")[0]
+    assert scans_data.record_scan(second, station=entrance, code=badge)["outcome"] == Outcome.CHECKED_IN
+    assert scans_data.record_scan(second, station=entrance, code=code)["outcome"] == Outcome.UNKNOWN
+    assert sum(point["count"] for point in figures(second)["arrivals"]) == 1
+    second.close()
+    use_event(demo_db, 1)
+    assert figures(demo_db) == first
+
+
+def test_kiosk_event_create_keeps_its_form_and_adds_with_new(demo_runner, demo_db):
+    result = demo_runner.invoke(args=["event", "create", "Twee", "--date", "2030-05-01"])
+    assert result.exit_code == 1 and "already holds an event" in result.output
+    assert demo_runner.invoke(args=["event", "create", "Twee", "--date", "2030-05-01", "--from", "1"]).exit_code == 1
+    result = demo_runner.invoke(args=["event", "create", "Twee", "--date", "2030-05-01", "--new", "--from", "9"])
+    assert result.exit_code == 1 and "no event 9" in result.output
+    result = demo_runner.invoke(args=["event", "create", "Twee", "--date", "nope", "--new"])
+    assert result.exit_code == 1 and "date" in result.output
+    assert demo_runner.invoke(args=["event", "create", "Twee", "--date", "2030-05-01", "--new"]).exit_code == 0
+    lines = demo_runner.invoke(args=["event", "list"]).output.splitlines()
+    assert lines[0] == "2\t2030-05-01\tTwee (current)" and lines[1].startswith("1\t")
+    assert demo_runner.invoke(args=["event", "switch", "1"]).output == "current event: 1\n"
+    assert "(current)" in demo_runner.invoke(args=["event", "list"]).output.splitlines()[1]
+    assert demo_runner.invoke(args=["event", "show"]).output.startswith('{"name": "Tweede ambtelijke')
+    assert demo_runner.invoke(args=["event", "switch", "7"]).exit_code == 1
+    assert demo_runner.invoke(args=["event", "archive", "1"]).exit_code == 0
+    assert "(archived)" in demo_runner.invoke(args=["event", "list"]).output
+    assert current_event_id(connect(demo_db.execute("PRAGMA database_list").fetchone()[2])) == 2
+
+
+def test_kiosk_purge_asks_which_event_when_there_are_several(demo_runner, demo_db):
+    events.new_event(demo_db, {"name": "Twee", "date": "2030-05-01"}, actor="test")
+    use_event(demo_db, 2)
+    people.insert_attendee(demo_db, {"name": "Anna Lentesma", "last_name": "Lentesma"})
+    result = demo_runner.invoke(args=["purge", "--yes"])
+    assert result.exit_code == 1 and "--event" in result.output and "1\t" in result.output and "2\t" in result.output
+    assert demo_runner.invoke(args=["purge", "--yes", "--event", "9"]).exit_code == 1
+    result = demo_runner.invoke(args=["purge", "--yes", "--event", "2"])
+    assert result.exit_code == 0 and "1 attendees" in result.output
+    assert demo_db.execute("SELECT count(*) FROM attendees WHERE event_id = 1 AND email IS NOT NULL").fetchone()[0] > 300
+    assert demo_db.execute("SELECT count(*) FROM attendees WHERE event_id = 2 AND name LIKE 'attendee %'").fetchone()[0] == 1
+
+
+def test_an_organiser_creates_an_event_from_the_first_works_on_it_and_switches_back(organiser_client, demo_db):
+    page = organiser_client.get("/admin/events").get_data(as_text=True)
+    assert "you are working on this event" in page and "Tweede ambtelijke netwerkdag G40" in page
+    response = organiser_client.post("/admin/events", data={"name": "G40 voorjaar", "date": "2030-05-01", "copy_from": "1"})
+    assert response.status_code == 303
+    page = organiser_client.get("/admin/events").get_data(as_text=True)
+    assert re.search(r"G40 voorjaar</th>\s*<td>2030-05-01</td>\s*<td>\s*<strong>you are working on this event", page)
+    assert not re.search(r'href="/admin/attendees/\d', organiser_client.get("/admin/attendees").get_data(as_text=True))
+    assert "Burgerzaal" in organiser_client.get("/admin/program").get_data(as_text=True)  # the copied rooms
+    assert "(archived)" not in page
+    assert organiser_client.post("/admin/events/work", data={"event_id": "1"}).status_code == 303
+    assert len(re.findall(r'href="/admin/attendees/\d', organiser_client.get("/admin/attendees").get_data(as_text=True))) > 10
+    assert organiser_client.post("/admin/events/work", data={"event_id": "99"}).status_code == 400
+    assert organiser_client.post("/admin/events", data={"name": "", "date": "2030-05-01"}).status_code == 400
+    assert organiser_client.post("/admin/events", data={"name": "X", "date": "2030-05-01", "copy_from": "99"}).status_code == 400
+    actions = [row[0] for row in demo_db.execute("SELECT action FROM audit_log WHERE action LIKE '%event%' ORDER BY id")]
+    assert actions[-3:] == ["add event", "work on event", "work on event"]
+
+
+def test_an_archived_event_is_read_only_for_pages_api_and_stations_and_keeps_its_report(demo_app, demo_db, organiser_client):
+    _station, token, _secret = make_station(demo_db, "Ingang 1")
+    code, _attendee = first_badge(demo_db)
+    assert organiser_client.post("/admin/events/1/archive", data={"archived": "1"}).status_code == 303
+    page = organiser_client.get("/admin/events").get_data(as_text=True)
+    assert "archived (read-only)" in page and "(archived)" in page  # in the list and beside the name at the top
+    refused = organiser_client.post("/admin/stations", data={"name": "Nieuw", "mode": "entrance"})
+    assert refused.status_code == 409 and "This event is archived: it is read-only." in refused.get_data(as_text=True)
+    assert organiser_client.get("/report").status_code == 200
+    assert organiser_client.get("/report/report.xlsx").status_code == 200
+    client = demo_app.test_client()
+    answer = client.post("/api/v1/scans", json={"code": code}, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 409 and answer.json["error"] == "archived"
+    install(demo_app)
+    assert post_scan(demo_app, token, {"code": code}) == (409, {"error": "archived",
+                                                               "message": "this event is archived: it is read-only"})
+    assert demo_db.execute("SELECT count(*) FROM presence").fetchone()[0] == 0
+    assert organiser_client.post("/admin/events/1/archive", data={"archived": "0"}).status_code == 303
+    assert post_scan(demo_app, token, {"code": code})[1]["outcome"] == "checked_in"
+
+
+def test_stations_and_hosts_move_to_another_event(organiser_client, demo_db):
+    event2 = events.new_event(demo_db, {"name": "G40 voorjaar", "date": "2030-05-01"}, actor="test", copy_from=1)
+    events.set_current(demo_db, 1, actor="test")
+    use_event(demo_db, 1)
+    raadzaal = demo_db.execute("SELECT id FROM rooms WHERE name = 'Raadzaal' AND event_id = 1").fetchone()[0]
+    door = accounts.add_station(demo_db, "Deur Raadzaal", mode="room", room_id=raadzaal)[0]
+    entrance = accounts.add_station(demo_db, "Ingang", mode="entrance")[0]
+    assert "Move to another event" in organiser_client.get(f"/admin/stations/{door['id']}").get_data(as_text=True)
+    for station in (door, entrance):
+        response = organiser_client.post(f"/admin/stations/{station['id']}/event", data={"event_id": str(event2)})
+        assert response.status_code == 303
+    assert accounts.list_stations(demo_db) == []
+    use_event(demo_db, event2)
+    moved = {s["name"]: s for s in accounts.list_stations(demo_db)}
+    assert moved["Ingang"]["room_id"] is None
+    assert moved["Deur Raadzaal"]["room_name"] == "Raadzaal" and moved["Deur Raadzaal"]["room_id"] != raadzaal
+    host = demo_db.execute("SELECT id FROM users WHERE email = ?", [HOST[0]]).fetchone()[0]
+    assert 'name="event_id"' in organiser_client.get("/admin/staff").get_data(as_text=True)
+    assert organiser_client.post(f"/admin/staff/{host}/event", data={"event_id": str(event2)}).status_code == 303
+    assert demo_db.execute("SELECT event_id FROM users WHERE id = ?", [host]).fetchone()[0] == event2
+    assert organiser_client.post(f"/admin/staff/{host}/event", data={"event_id": "99"}).status_code == 303
+    assert demo_db.execute("SELECT event_id FROM users WHERE id = ?", [host]).fetchone()[0] == event2

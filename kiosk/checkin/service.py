@@ -17,6 +17,10 @@ class TooManyAttempts(Exception):
     """The station guessed too many unknown codes in a short time."""
 
 
+class EventArchived(Exception):
+    """The station's event is archived: read-only, nothing is recorded."""
+
+
 @dataclass(frozen=True)
 class Result:
     """A scan's answer: its Outcome, who, where, and the sentence a person reads (once described)."""
@@ -73,6 +77,8 @@ def record(station, *, room_id=None, code=None, attendee_id=None, direction="in"
         return Result.from_answer(scans_data.record_scan(db, room_id=room_id, **arguments))
     # Scans of several stations are recorded on one connection by the fast path (kiosk.serving.fastpath).
     use_event(db, station["event_id"])
+    if station.get("event_archived_at"):  # the fast path passes no gate (kiosk.accounts.access.read_only_gate)
+        raise EventArchived()
     limit = current_app.config["SCAN_GUESS_LIMIT"]
     with immediate(db):  # the check, the scan and the guess it may count: one transaction
         if limiter_blocked("guess", station["id"], limit=limit, client=client):

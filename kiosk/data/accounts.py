@@ -204,7 +204,9 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
     return get_station(db, station_id), token, pairing_secret
 
 
-STATION_COLUMNS = """stations.id, stations.event_id, stations.name, stations.mode, stations.room_id, stations.staffed,
+# With the station's event's archived_at, read in the same query: an archived event's stations refuse to scan.
+STATION_COLUMNS = """stations.id, stations.event_id,
+    (SELECT archived_at FROM event WHERE event.id = stations.event_id) AS event_archived_at, stations.name, stations.mode, stations.room_id, stations.staffed,
     stations.print_on_arrival, stations.language, stations.result_seconds, stations.paired_at, stations.revoked_at,
     stations.created_at, stations.pairing_expires_at, stations.pairing_hash IS NOT NULL AS pairing_open,
     rooms.name AS room_name"""

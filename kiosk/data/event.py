@@ -95,14 +95,3 @@ def remove_logo(db, *, actor):
         db.execute("DELETE FROM event_logo WHERE event_id = ?", [db.event_id])
         record(db, actor, "remove logo")
 
-
-def add_event(db, fields, *, actor):
-    """Add another event from FIELDS (see EVENT_FIELDS) beside the ones there are; returns its id.
-
-    The install's current event becomes it unless one was set (kiosk.db.current_event_id).
-    """
-    values = {key: fields[key] for key in EVENT_FIELDS if fields.get(key) is not None}
-    with immediate(db):
-        event_id = db["event"].insert(dict(values, created_at=now_utc())).last_pk
-        record(db, actor, "add event", f"{event_id}: {fields.get('name', '')}")
-    return event_id

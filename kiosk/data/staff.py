@@ -20,6 +20,7 @@ def list_staff(db):
     return list(
         db.query(
             """SELECT users.id, users.email, users.role, users.created_at, users.last_login_at, users.disabled_at,
+                      users.event_id,
                       users.password_hash = ? AS invited,
                       EXISTS (SELECT 1 FROM user_links WHERE user_links.user_id = users.id AND used_at IS NULL
                               AND expires_at > ?) AS link_open

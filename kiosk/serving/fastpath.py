@@ -4,13 +4,13 @@ from flask import g
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
-from kiosk.accounts.access import API_REFUSAL, bearer_token
+from kiosk.accounts.access import API_ARCHIVED, API_REFUSAL, bearer_token
 from kiosk.accounts.limits import client_key
 from kiosk.api.views import (
     MAX_SCAN_BODY, SCANS_PATH, TOO_MANY_GUESSES, http_error_answer, read_scan_body, scan_answer,
 )
 from kiosk.checkin.messages import with_message
-from kiosk.checkin.service import TooManyAttempts
+from kiosk.checkin.service import EventArchived, TooManyAttempts
 from kiosk.checkin.service import record
 from kiosk.data.accounts import station_for_token
 from kiosk.db import WriterBusy, get_db, immediate, savepoint, use_event
@@ -109,6 +109,8 @@ class ScanFastPath:
                             scan.result = record(station, client=scan.client, **fields)
                         except TooManyAttempts:
                             scan.status, scan.answer = TOO_MANY_GUESSES
+                        except EventArchived:
+                            scan.status, scan.answer = 409, API_ARCHIVED
                     if step.error is not None:
                         self._fail(scan, step.error)
         except WriterBusy:  # another writer held the database past the deadline: nothing was written

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from kiosk.accounts.access import actor_name, organiser_required, public, signed_in_user_id
+from kiosk.data import events as events_data
 from kiosk.data import staff as data
 from kiosk.data import tokens
 from kiosk.data.accounts import AccountError
@@ -23,7 +24,8 @@ def password_url(secret):
 @organiser_required
 def index():
     """Every account with its role and last login, and the form to invite one."""
-    return render("staff/index.html", users=data.list_staff(get_db()), me=signed_in_user_id())
+    db = get_db()
+    return render("staff/index.html", users=data.list_staff(db), me=signed_in_user_id(), events=events_data.list_events(db))
 
 
 @bp.post("/admin/staff")
@@ -138,3 +140,15 @@ def revoke_api_token(token_id):
     if tokens.revoke_token(get_db(), token_id, actor=actor_name()):
         flash(_("The token is revoked."), "success")
     return redirect(url_for("staff.api_tokens"), code=303)
+
+
+@bp.post("/admin/staff/<int:user_id>/event")
+@organiser_required
+def move(user_id):
+    """Make a host work for another event."""
+    event_id = request.form.get("event_id", "")
+    if not event_id.isdigit() or not events_data.move_host(get_db(), user_id, int(event_id), actor=actor_name()):
+        flash(_("This host cannot move to that event."), "error")
+    else:
+        flash(_("The host works for %(name)s now.", name=events_data.get(get_db(), int(event_id))["name"]), "success")
+    return redirect(url_for("staff.index"), code=303)
