@@ -1,5 +1,6 @@
 """Several events in one install: m0013's migration, and each event's lists, scans, counts and report apart."""
 
+import hashlib
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from kiosk.data import events
 from kiosk.data import rooms as rooms_data
 from kiosk.data import scans as scans_data
 from kiosk.data.badges import issue_badge
-from kiosk.db import connect, current_event_id, migrate, migrations, use_event
+from kiosk.db import connect, current_event_id, get_db, migrate, migrations, use_event
 from kiosk.outcomes import Outcome
 from kiosk.reports import service as reports
 from kiosk.serving import install
@@ -235,7 +236,9 @@ def test_purge_forgets_one_events_people_and_leaves_the_other(demo_db):
     done = maintenance.purge(demo_db)
     assert done["attendees"] == 2
     assert attendees_data.get(demo_db, event2["people"][0])["name"].startswith("attendee ")
+    assert reports.build(demo_db)["purged_at"] is not None
     use_event(demo_db, 1)
+    assert reports.build(demo_db)["purged_at"] is None  # the first event's report still lists its no-shows
     assert demo_db.execute("SELECT count(*) FROM attendees WHERE event_id = 1 AND email IS NOT NULL").fetchone()[0] > 0
     assert demo_db.execute("SELECT count(*) FROM badges JOIN attendees ON attendees.id = badges.attendee_id "
                            "WHERE attendees.event_id = 1").fetchone()[0] > 0
@@ -379,3 +382,21 @@ def test_stations_and_hosts_move_to_another_event(organiser_client, demo_db):
     assert demo_db.execute("SELECT event_id FROM users WHERE id = ?", [host]).fetchone()[0] == event2
     assert organiser_client.post(f"/admin/staff/{host}/event", data={"event_id": "99"}).status_code == 303
     assert demo_db.execute("SELECT event_id FROM users WHERE id = ?", [host]).fetchone()[0] == event2
+
+
+def test_a_personal_link_opens_its_own_events_registration_and_an_undo_stays_in_its_event(demo_app, demo_db):
+    from kiosk.data import registration as registration_data
+    from kiosk.registration import service as registration
+
+    attendee = first_badge(demo_db)[1]
+    registration_data.add_link(demo_db, attendee, hashlib.sha256(b"link-of-event-1").hexdigest(), "nl")
+    event2 = second_event(demo_db)  # now the install's current event
+    with demo_app.test_request_context("/me/link-of-event-1"):
+        found = registration.owner("link-of-event-1")
+        assert found["id"] == attendee and get_db().event_id == 1
+    use_event(demo_db, event2["id"])
+    scan = scans_data.record_scan(demo_db, station=event2["entrance"], code=event2["badges"][0])["scan_id"]
+    use_event(demo_db, 1)
+    assert scans_data.undo_scan(demo_db, scan) is None  # not from event 1's side
+    use_event(demo_db, event2["id"])
+    assert scans_data.undo_scan(demo_db, scan) is not None

@@ -136,3 +136,8 @@ def move_host(db, user_id, event_id, *, actor):
         db.execute("UPDATE users SET event_id = ? WHERE id = ?", [event_id, user_id])
         record(db, actor, "move host", f"{email[0]} -> event {event_id}")
     return True
+
+
+def open_event_ids(db):
+    """The ids of the events set up and not archived, oldest first."""
+    return [row[0] for row in db.execute("SELECT id FROM event WHERE archived_at IS NULL AND date != '' ORDER BY id")]

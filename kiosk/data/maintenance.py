@@ -92,7 +92,8 @@ def purge(db):
                    (SELECT email FROM waiting_list WHERE session_id IN ({_SESSIONS})))""", event)
         db.execute(f"DELETE FROM waiting_list WHERE session_id IN ({_SESSIONS})", event)
         db.execute(f"DELETE FROM registration_links WHERE attendee_id IN ({_ATTENDEES})", event)
-        record(db, "cli", "purge personal data", f"{len(people)} attendees")
+        # The report reads which event was purged from this line (kiosk.data.reports.purged_at).
+        record(db, "cli", "purge personal data", f"{len(people)} attendees of event {db.event_id}")
     # Deleted rows linger in free pages and the WAL until they are rewritten.
     db.execute("VACUUM")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -79,11 +79,14 @@ def add_link(db, attendee_id, token_hash, language):
 
 
 def link_owner(db, token_hash):
-    """The attendee a personal link's token hash belongs to, with the link's language, or None."""
+    """The attendee a personal link's token hash belongs to, with the link's language and the attendee's event, or None.
+
+    Of any event: a personal link opens its own registration, whichever event is the install's current one.
+    """
     return one(
         db,
         """SELECT attendees.id, attendees.name, attendees.email, attendees.organisation, attendees.status,
-                  registration_links.language
+                  attendees.event_id, registration_links.language
            FROM registration_links JOIN attendees ON attendees.id = registration_links.attendee_id
            WHERE registration_links.token_hash = ?""",
         [token_hash],

@@ -70,9 +70,15 @@ def no_shows(db, limit=None):
 
 
 def purged_at(db):
-    """When `kiosk purge` removed the personal data (a stored UTC timestamp), or None."""
+    """When `kiosk purge` removed the personal data of DB's event (a stored UTC timestamp), or None.
+
+    A purge from before several events (its line names no event) was of the first event.
+    """
     row = db.execute(
-        "SELECT max(created_at) FROM audit_log WHERE action = 'purge personal data'"
+        """SELECT max(created_at) FROM audit_log WHERE action = 'purge personal data'
+           AND (detail LIKE '% of event ' || :event
+                OR (detail NOT LIKE '% of event %' AND :event = (SELECT min(id) FROM event)))""",
+        {"event": db.event_id},
     ).fetchone()
     return row[0] if row else None
 

@@ -11,6 +11,7 @@ from kiosk.data import registration as registration_data
 from kiosk.db import get_db, use_event
 from kiosk.event import service
 from kiosk.registration.service import local_closing
+from kiosk.web.ids import id_field
 from kiosk.web.rendering import render
 
 bp = Blueprint("event", __name__)
@@ -102,7 +103,7 @@ def add():
     """Create an event from scratch or from an earlier one (its program and settings), and work on it."""
     db = get_db()
     form = {key: request.form.get(key, "") for key in ("name", "date", "copy_from")}
-    copy_from = int(form["copy_from"]) if form["copy_from"].isdigit() else None
+    copy_from = id_field(request.form, "copy_from")  # empty: from scratch
     try:
         event_id = service.add(db, {"name": form["name"], "date": form["date"]}, actor=actor_name(), copy_from=copy_from)
     except service.EventError as error:
@@ -119,11 +120,12 @@ def add():
 def work():
     """Work on another event from now on (remembered with this login)."""
     db = get_db()
-    event_id = request.form.get("event_id", "")
-    if not event_id.isdigit() or events_data.get(db, int(event_id)) is None:
+    event_id = id_field(request.form, "event_id")
+    event = events_data.get(db, event_id) if event_id is not None else None
+    if event is None:
         return _events_page({}, _("There is no such event."), 400)
-    _work_on(db, int(event_id))
-    flash(_("You are working on %(name)s.", name=events_data.get(db, int(event_id))["name"]), "success")
+    _work_on(db, event_id)
+    flash(_("You are working on %(name)s.", name=event["name"]), "success")
     return redirect(url_for("event.events"), code=303)
 
 

@@ -10,6 +10,7 @@ from kiosk.data import tokens
 from kiosk.data.accounts import AccountError
 from kiosk.db import get_db
 from kiosk.stations.links import public_url
+from kiosk.web.ids import id_field
 from kiosk.web.rendering import render
 
 bp = Blueprint("staff", __name__)
@@ -146,9 +147,9 @@ def revoke_api_token(token_id):
 @organiser_required
 def move(user_id):
     """Make a host work for another event."""
-    event_id = request.form.get("event_id", "")
-    if not event_id.isdigit() or not events_data.move_host(get_db(), user_id, int(event_id), actor=actor_name()):
+    event_id = id_field(request.form, "event_id")
+    if event_id is None or not events_data.move_host(get_db(), user_id, event_id, actor=actor_name()):
         flash(_("This host cannot move to that event."), "error")
     else:
-        flash(_("The host works for %(name)s now.", name=events_data.get(get_db(), int(event_id))["name"]), "success")
+        flash(_("The host works for %(name)s now.", name=events_data.get(get_db(), event_id)["name"]), "success")
     return redirect(url_for("staff.index"), code=303)

@@ -160,7 +160,7 @@ def pair_post(secret):
 @organiser_required
 def move(station_id):
     """Move a station to another event (a room door to the room of the same name there)."""
-    event_id = parse_id(request.form.get("event_id", ""))
+    event_id = id_field(request.form, "event_id")
     missing = events_data.move_station(get_db(), station_id, event_id, actor=actor_name()) if event_id else None
     if missing is None:
         flash(_("This station cannot move to that event (no such event, or a station of that name is there)."), "error")
