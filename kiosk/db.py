@@ -32,6 +32,43 @@ class WriterBusy(Exception):
     """
 
 
+class EventDatabase(Database):
+    """A sqlite-utils Database that knows which event its work is for: `db.event_id`.
+
+    The data layer filters by db.event_id (kiosk.data.*), so no function signature carries the
+    event. Set in one place per request: get_db() forgets the previous request's event, and
+    whoever identifies the requester calls use_event() (a station's event, a host's, an organiser's
+    login's; kiosk.accounts.access and the scan fast path). Unset, it is the install's current
+    event (current_event_id), read on first use: the CLI, the organiser API, the public pages.
+    """
+
+    _event_id = None
+
+    @property
+    def event_id(self):
+        if self._event_id is None:
+            self._event_id = current_event_id(self)
+        return self._event_id
+
+    @event_id.setter
+    def event_id(self, value):
+        self._event_id = value
+
+
+def current_event_id(db):
+    """The install's current event: the one set (`kiosk event switch`), else the newest not archived,
+    else the newest; 1 (the first event, not made yet) in a database without events."""
+    return db.execute(
+        """SELECT coalesce((SELECT event_id FROM current_event WHERE id = 1),
+                           (SELECT max(id) FROM event WHERE archived_at IS NULL), (SELECT max(id) FROM event), 1)"""
+    ).fetchone()[0]
+
+
+def use_event(db, event_id):
+    """From now on DB's work is for EVENT_ID (None: the install's current event again)."""
+    db.event_id = event_id
+
+
 def connect(path, writer_wait=WRITER_WAIT_SECONDS):
     """Open a sqlite-utils Database on PATH with the settings every connection needs.
 
@@ -40,7 +77,7 @@ def connect(path, writer_wait=WRITER_WAIT_SECONDS):
     # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE where a
     # read-then-write must hold), so the driver must not open implicit ones.
     conn = sqlite3.connect(str(path), timeout=writer_wait, isolation_level=None, check_same_thread=False)
-    db = Database(conn, execute_plugins=False)
+    db = EventDatabase(conn, execute_plugins=False)
     db.write_lock_path = None if str(path) == ":memory:" else f"{path}-writelock"
     db.writer_wait = writer_wait
     db.execute(f"PRAGMA busy_timeout = {int(writer_wait * 1000)}")
@@ -91,6 +128,7 @@ def get_db():
             db = connect(path)
             _per_thread.db, _per_thread.key = db, (os.getpid(), path)
         db.writer_wait = current_app.config["WRITER_WAIT_SECONDS"]
+        db.event_id = None  # a new request: whose event it is, access decides (EventDatabase)
         g.db = db
     return db
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from kiosk.data import event_data
 from kiosk.data.event_data import has_event  # noqa: F401  (callers ask the demo module)
 from kiosk.data.imports import add_occupancy_rows
-from kiosk.db import immediate
+from kiosk.db import immediate, use_event
 from kiosk.imports import importer
 from kiosk.text import fold
 
@@ -224,6 +224,7 @@ def build_demo(db, *, event_date=None, attendees=350, seed=13):
     with immediate(db):
         event_data.clear(db)
         event_data.insert_event(db, dict(EVENT, id=1, date=event_date.isoformat()))
+        use_event(db, 1)  # the demo is the install's only event
         importer.apply_program(db, program)
         added = importer.apply_attendees(db, people)["added"] if people else 0
         add_occupancy_rows(db)

@@ -79,6 +79,12 @@ EXPECTED = {
     "event.upload_logo": ORGANISERS,
     "event.remove_logo": ORGANISERS,
     "event.logo": STATIONS | STAFF,  # 404 until a logo is uploaded; the gate lets them through
+    "event.events": ORGANISERS,
+    "stations.move": ORGANISERS,
+    "staff.move": ORGANISERS,
+    "event.add": ORGANISERS,
+    "event.work": ORGANISERS,
+    "event.archive": ORGANISERS,  # without archived=1 it reopens: the event stays writable for the rest
     "setup.start": EVERYONE,  # the one-time secret in the URL is the key (404 without it)
     "setup.claim": EVERYONE,
     "setup.event": ORGANISERS,
@@ -190,6 +196,7 @@ def world(demo_app, demo_db):
         "token": "not-a-registration-token",
         "entry_id": 1,
         "message_id": 1,
+        "event_id": 1,
     }
     return {"app": demo_app, "tokens": tokens, "sessions": sessions, "arguments": arguments, "door_room": door_room}
 

@@ -105,6 +105,8 @@ FIELD_IDS = [
     ("door", "POST", "/kiosk/scan", "override_scan", {}),
     ("host", "GET", "/rooms/{room}", "result", {}),
     ("host", "POST", "/rooms/{room}/scan", "attendee_id", {}),
+    ("organiser", "POST", "/admin/events", "copy_from", {"name": "Twee", "date": "2030-05-01"}),
+    ("organiser", "POST", "/admin/events/work", "event_id", {}),
 ]
 
 

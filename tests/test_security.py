@@ -406,6 +406,7 @@ AUDITED = {
     "stations.update": ("audit_log", lambda w: (f"/admin/stations/{w['station']}", {"name": "Audit renamed", "language": "en"})),
     "stations.create": ("audit_log", lambda w: ("/admin/stations", {"name": "Audit station", "mode": "entrance"})),
     "stations.new_pairing": ("audit_log", lambda w: (f"/admin/stations/{w['station']}/pairing", {})),
+    "stations.move": ("audit_log", lambda w: (f"/admin/stations/{w['station']}/event", {"event_id": "1"})),
     "stations.revoke": ("audit_log", lambda w: (f"/admin/stations/{w['station']}/revoke", {})),
     "badges.issue_missing": ("audit_log", lambda w: ("/badges/issue-missing", {"attendee": str(w["no_badge"])})),
     "badges.reissue": ("audit_log", lambda w: (f"/badges/attendee/{w['attendee']}/reissue", {})),
@@ -458,6 +459,11 @@ AUDITED = {
     "mail.send_tickets": ("audit_log", lambda w: ("/admin/tickets", {"attendee": ["1", "2"]})),
     "mail.send_unsent": ("audit_log", lambda w: ("/admin/outbox/unsent", {})),
     "mail.resend": ("audit_log", lambda w: (f"/admin/outbox/{w['failed_mail']}/resend", {})),
+    "staff.move": ("audit_log", lambda w: (f"/admin/staff/{w['host']}/event", {"event_id": "1"})),
+    # Last: the organiser then works on the new event (and back), and event 1 is reopened, never archived.
+    "event.add": ("audit_log", lambda w: ("/admin/events", {"name": "Audit event 2", "date": "2030-05-01"})),
+    "event.work": ("audit_log", lambda w: ("/admin/events/work", {"event_id": "1"})),
+    "event.archive": ("audit_log", lambda w: ("/admin/events/1/archive", {"archived": "0"})),
 }
 # POST routes that change no event data (or belong to no organiser).
 NOT_DATA = {"accounts.login_post", "accounts.logout", "accounts.set_language", "imports.preview", "stations.pair_post",

@@ -8,8 +8,9 @@ from flask_login import UserMixin, current_user
 from htmx_flask import make_response, request
 
 from kiosk.data import accounts as data
+from kiosk.data import events as events_data
 from kiosk.data import tokens
-from kiosk.db import get_db
+from kiosk.db import get_db, use_event
 from kiosk.extensions import login_manager
 from kiosk.web.rendering import json_response
 
@@ -27,6 +28,7 @@ class User(UserMixin):
         self.id = row["id"]
         self.email = row["email"]
         self.role = row["role"]
+        self.event_id = row.get("event_id")  # a host's event, an organiser's chosen one; None: the current
         self.login_token = login_token
 
     def get_id(self):
@@ -41,8 +43,14 @@ class User(UserMixin):
 
 @login_manager.user_loader
 def load_user(login_token):
-    """The user of a session cookie's login token, or None once that login ended."""
-    row = data.user_for_login(get_db(), login_token)
+    """The user of a session cookie's login token, or None once that login ended.
+
+    The request then works for the user's event (a station's page stays its station's).
+    """
+    db = get_db()
+    row = data.user_for_login(db, login_token)
+    if row and row["event_id"] is not None and not g.get("station"):
+        use_event(db, row["event_id"])
     return User(row, login_token) if row else None
 
 
@@ -122,7 +130,10 @@ def load_station():
     if token is None:
         token = request.cookies.get(STATION_COOKIE)
     if token:
-        g.station = data.station_for_token(get_db(), token)
+        db = get_db()
+        g.station = data.station_for_token(db, token)
+        if g.station:
+            use_event(db, g.station["event_id"])  # a station works for its event, whoever holds it
 
 
 def bearer_token(header):
@@ -181,6 +192,10 @@ def _page_url():
 API_REFUSAL = {"error": "unauthorized", "message": "a valid station token or an organiser session is needed"}
 
 
+# The API's answer to a write to an archived event (the scan fast path's too).
+API_ARCHIVED = {"error": "archived", "message": "this event is archived: it is read-only"}
+
+
 def api_refusal(status):
     """The API's answer to a request without the right credentials."""
     return json_response(status, API_REFUSAL)
@@ -198,8 +213,28 @@ def home_url():
     return url_for("accounts.login")
 
 
+# Writes an archived event still takes: logging in and out, the language, and the events page's own
+# (working on another event, a new one, reopening it).
+READ_ONLY_EXEMPT = {"accounts.login_post", "accounts.logout", "accounts.set_language", "event.work", "event.add",
+                    "event.archive", "stations.pair_post"}
+
+
+def read_only_gate():
+    """Refuse every write to an archived event, with a clear message: its report and exports stay readable."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in READ_ONLY_EXEMPT or request.endpoint is None:
+        return None
+    station = g.get("station")
+    archived = station["event_archived_at"] if station else events_data.archived(get_db())
+    if not archived:
+        return None
+    if request.path.startswith("/api/"):
+        return json_response(409, API_ARCHIVED)
+    abort(409, description=_("This event is archived: it is read-only."))
+
+
 def init_app(app):
-    """Load the station and apply the role gate before every request."""
+    """Load the station and apply the role gate (and an archived event's read-only one) before every request."""
     app.before_request(load_station)
     app.before_request(gate)
+    app.before_request(read_only_gate)
     app.context_processor(lambda: {"home_url": home_url})

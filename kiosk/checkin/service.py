@@ -9,12 +9,16 @@ from kiosk.accounts.limits import limiter_blocked, limiter_hit
 from kiosk.checkin.messages import with_message
 from kiosk.data import attendees as attendees_data
 from kiosk.data import scans as scans_data
-from kiosk.db import get_db, immediate
+from kiosk.db import get_db, immediate, use_event
 from kiosk.outcomes import Outcome
 
 
 class TooManyAttempts(Exception):
     """The station guessed too many unknown codes in a short time."""
+
+
+class EventArchived(Exception):
+    """The station's event is archived: read-only, nothing is recorded."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ def record(station, *, room_id=None, code=None, attendee_id=None, direction="in"
                      user_id=by, override=override, admit_cancelled=admit_cancelled, reason=reason)
     if station is None:
         return Result.from_answer(scans_data.record_scan(db, room_id=room_id, **arguments))
+    # Scans of several stations are recorded on one connection by the fast path (kiosk.serving.fastpath).
+    use_event(db, station["event_id"])
+    if station.get("event_archived_at"):  # the fast path passes no gate (kiosk.accounts.access.read_only_gate)
+        raise EventArchived()
     limit = current_app.config["SCAN_GUESS_LIMIT"]
     with immediate(db):  # the check, the scan and the guess it may count: one transaction
         if limiter_blocked("guess", station["id"], limit=limit, client=client):

@@ -1,6 +1,7 @@
 """The `kiosk` command line: demo event, imports, users, stations, badges, serving, backups."""
 
 import sqlite3
+import sys
 from pathlib import Path
 
 import click
@@ -15,7 +16,8 @@ from kiosk.badges.fitting import FontsMissing
 from kiosk.badges.layouts import LAYOUTS
 from kiosk.badges.service import NothingToPrint, write_pdf
 from kiosk.data import accounts, maintenance
-from kiosk.db import get_db, migrate
+from kiosk.data import events as events_data
+from kiosk.db import get_db, migrate, use_event
 from kiosk.imports import importer
 from kiosk.reports import exports as report_exports
 from kiosk.reports import service as report_service
@@ -218,15 +220,18 @@ def backup_command(file, force):
 
 @main.command("purge")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--event", "event_id", type=int, help="The event to purge (asked when there are several).")
 @with_appcontext
-def purge_command(yes):
-    """Remove personal data after the event, keeping anonymous counts."""
+def purge_command(yes, event_id):
+    """Remove personal data after the event, keeping anonymous counts (of one event, the others untouched)."""
+    db = get_db()
+    use_event(db, _event_to_purge(db, event_id))
     if not yes:
         click.confirm(
             "This removes every name, e-mail address, registration id and badge code for good. Continue?",
             abort=True,
         )
-    done = maintenance.purge(get_db())
+    done = maintenance.purge(db)
     click.echo(
         f"personal data purged: {done['attendees']} attendees, {done['badges']} badges removed, "
         f"{done['scans']} scans and {done['audit']} audit lines scrubbed; counts kept"
@@ -249,6 +254,23 @@ def report_command(out, language):
         written = _write_report(Path(out), figures, no_shows)
     state = "final" if figures["final"] else "live"
     click.echo(f"{state} report written: {', '.join(str(path) for path in written)}")
+
+
+def _event_to_purge(db, event_id):
+    """The id of the event `kiosk purge` acts on: EVENT_ID, the only one, or the one asked for."""
+    events = events_data.list_events(db)
+    if event_id is not None:
+        if event_id not in {event["id"] for event in events}:
+            fail(f"no event {event_id}; `kiosk event list` shows them")
+        return event_id
+    if len(events) <= 1:
+        return events[0]["id"] if events else None
+    listing = "\n".join(f"{event['id']}\t{event['date']}\t{event['name']}" for event in events)
+    if not sys.stdin.isatty():
+        fail(f"this database holds several events; say which with --event ID:\n{listing}")
+    click.echo(listing)
+    return int(click.prompt("Purge which event (id)?", type=click.Choice([str(event["id"]) for event in events]),
+                            show_choices=False))
 
 
 def _write_report(target, figures, no_shows):

@@ -10,7 +10,9 @@ from flask.cli import with_appcontext
 
 from kiosk.cli.output import fail
 from kiosk.data import accounts, tokens
+from kiosk.data import events as events_data
 from kiosk.data import outbox as outbox_data
+from kiosk.data.event_data import has_event
 from kiosk.data.event import event_summary, event_zone, get_event
 from kiosk.db import get_db
 from kiosk.event import service as event_service
@@ -20,7 +22,7 @@ from kiosk.stations.links import public_url
 
 @click.group("event")
 def event_group():
-    """Create or show the event."""
+    """Create, show, list and switch events."""
 
 
 @event_group.command("create")
@@ -30,18 +32,60 @@ def event_group():
 @click.option("--venue", default="", help="Where it is.")
 @click.option("--timezone", "timezone_name", default="Europe/Amsterdam", show_default=True, help="An IANA time zone.")
 @click.option("--language", type=click.Choice(["nl", "en"]), default="nl", show_default=True, help="The default language.")
+@click.option("--new", "add", is_flag=True, help="Add another event beside the ones there are (it becomes the current one).")
+@click.option("--from", "copy_from", type=int, help="With --new: copy rooms, time blocks, sessions and settings "
+              "(not people) from the event with this id.")
 @with_appcontext
-def event_create_command(name, event_date, end_date, venue, timezone_name, language):
-    """Create the event NAME in a database that holds none."""
+def event_create_command(name, event_date, end_date, venue, timezone_name, language, add, copy_from):
+    """Create the event NAME in a database that holds none (with --new: another one)."""
     fields = {"name": name, "date": event_date, "end_date": end_date or "", "venue": venue, "timezone": timezone_name,
               "language": language}
+    if copy_from is not None and not add:
+        fail("--from needs --new")
     try:
+        if add and has_event(get_db()):
+            event_id = event_service.add(get_db(), fields, actor="cli", copy_from=copy_from)
+            if event_id is None:
+                fail(f"no event {copy_from}; `kiosk event list` shows them")
+            click.echo(f"event created: {name} on {event_date} (event {event_id}, now the current event)")
+            return
         created = event_service.create(get_db(), fields, actor="cli")
     except event_service.EventError as error:
         fail(f"{error.field}: {error}")
     if not created:
-        fail("the database already holds an event; change it on the event page (/admin/event)")
+        fail("the database already holds an event; change it on the event page (/admin/event), "
+             "or add another with `kiosk event create --new`")
     click.echo(f"event created: {name} on {event_date}")
+
+
+@event_group.command("list")
+@with_appcontext
+def event_list_command():
+    """Print every event, newest first: id, date, name, and which is current or archived."""
+    for event in events_data.list_events(get_db()):
+        marks = " ".join(mark for mark, on in (("(current)", event["current"]), ("(archived)", event["archived_at"])) if on)
+        click.echo(f"{event['id']}\t{event['date']}\t{event['name']}{' ' + marks if marks else ''}")
+
+
+@event_group.command("switch")
+@click.argument("event_id", type=int)
+@with_appcontext
+def event_switch_command(event_id):
+    """Make event EVENT_ID the install's current event (of the commands, the API and /register)."""
+    if not events_data.set_current(get_db(), event_id, actor="cli"):
+        fail(f"no event {event_id}; `kiosk event list` shows them")
+    click.echo(f"current event: {event_id}")
+
+
+@event_group.command("archive")
+@click.argument("event_id", type=int)
+@click.option("--reopen", is_flag=True, help="Open an archived event for changes again.")
+@with_appcontext
+def event_archive_command(event_id, reopen):
+    """Archive event EVENT_ID: read-only from then on, its report and exports stay."""
+    if not events_data.set_archived(get_db(), event_id, not reopen, actor="cli"):
+        fail(f"no event {event_id}; `kiosk event list` shows them")
+    click.echo(f"event {event_id} {'reopened' if reopen else 'archived'}")
 
 
 @event_group.command("show")

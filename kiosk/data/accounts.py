@@ -46,9 +46,19 @@ def add_user(db, email, password, role):
                 "password_hash": generate_password_hash(password),
                 "role": role,
                 "created_at": now_utc(),
+                "event_id": host_event(db) if role == "host" else None,
             }
         ).last_pk
     return get_user(db, user_id)
+
+
+def host_event(db):
+    """The event a new host works for: DB's, or None (the install's current one) before there is an event.
+
+    Organisers work for every event (their event_id is NULL).
+    """
+    row = db.execute("SELECT id FROM event WHERE id = ?", [db.event_id]).fetchone()
+    return row[0] if row else None
 
 
 def get_user(db, user_id):
@@ -95,13 +105,19 @@ def start_login(db, user_id):
 
 
 def user_for_login(db, token, *, valid_for=LOGIN_VALID_FOR):
-    """The user signed in by login TOKEN, or None once that login ended or started more than VALID_FOR ago."""
+    """The user signed in by login TOKEN, or None once that login ended or started more than VALID_FOR ago.
+
+    With the event the login works for (event_id): a host's own, the one an organiser switched to
+    (None: the install's current event).
+    """
     if not isinstance(token, str) or not token.startswith("kls_") or len(token) > 200:
         return None
     started_after = (datetime.now(timezone.utc) - valid_for).isoformat(timespec="milliseconds")
     return one(
         db,
-        """SELECT users.id, users.email, users.role FROM login_sessions JOIN users ON users.id = login_sessions.user_id
+        """SELECT users.id, users.email, users.role,
+                  CASE users.role WHEN 'host' THEN users.event_id ELSE login_sessions.event_id END AS event_id
+           FROM login_sessions JOIN users ON users.id = login_sessions.user_id
            WHERE login_sessions.token_hash = ? AND login_sessions.ended_at IS NULL AND login_sessions.started_at > ?
              AND users.disabled_at IS NULL""",
         [hash_token(token), started_after],
@@ -154,18 +170,20 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
             if room_id is None and not (room_name or "").strip():
                 raise AccountError(_("a room door needs a room"))
             if room_id is None:
-                rows = list(db.query("SELECT id FROM rooms WHERE name = ? COLLATE NOCASE", [(room_name or "").strip()]))
+                rows = list(db.query("SELECT id FROM rooms WHERE name = ? COLLATE NOCASE AND event_id = ?",
+                                     [(room_name or "").strip(), db.event_id]))
                 if not rows:
                     raise AccountError(_("no room named %(room)s", room=repr(room_name)))
                 room_id = rows[0]["id"]
-            elif not db.execute("SELECT 1 FROM rooms WHERE id = ?", [room_id]).fetchone():
+            elif not db.execute("SELECT 1 FROM rooms WHERE id = ? AND event_id = ?", [room_id, db.event_id]).fetchone():
                 raise AccountError(_("no such room"))
         else:
             room_id = None
-        if db.execute("SELECT 1 FROM stations WHERE name = ?", [name]).fetchone():
+        if db.execute("SELECT 1 FROM stations WHERE name = ? AND event_id = ?", [name, db.event_id]).fetchone():
             raise AccountError(_("a station named %(name)s exists already", name=name))
         station_id = db["stations"].insert(
             {
+                "event_id": db.event_id,
                 "name": name,
                 "mode": mode,
                 "room_id": room_id,
@@ -186,7 +204,9 @@ def add_station(db, name, *, mode, room_name=None, room_id=None, staffed=False, 
     return get_station(db, station_id), token, pairing_secret
 
 
-STATION_COLUMNS = """stations.id, stations.name, stations.mode, stations.room_id, stations.staffed,
+# With the station's event's archived_at, read in the same query: an archived event's stations refuse to scan.
+STATION_COLUMNS = """stations.id, stations.event_id,
+    (SELECT archived_at FROM event WHERE event.id = stations.event_id) AS event_archived_at, stations.name, stations.mode, stations.room_id, stations.staffed,
     stations.print_on_arrival, stations.language, stations.result_seconds, stations.paired_at, stations.revoked_at,
     stations.created_at, stations.pairing_expires_at, stations.pairing_hash IS NOT NULL AS pairing_open,
     rooms.name AS room_name"""
@@ -196,8 +216,9 @@ def get_station(db, station_id):
     """The station with STATION_ID, with its room's name, or None."""
     rows = list(
         db.query(
-            f"SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id WHERE stations.id = ?",
-            [station_id],
+            f"""SELECT {STATION_COLUMNS} FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id
+                WHERE stations.id = ? AND stations.event_id = ?""",
+            [station_id, db.event_id],
         )
     )
     return rows[0] if rows else None
@@ -211,7 +232,8 @@ def list_stations(db):
                    (SELECT count(*) FROM station_devices d WHERE d.station_id = stations.id AND d.revoked_at IS NULL) AS devices,
                    (SELECT max(created_at) FROM scans WHERE scans.station_id = stations.id) AS last_scan_at
                 FROM stations LEFT JOIN rooms ON rooms.id = stations.room_id
-                ORDER BY stations.revoked_at IS NOT NULL, stations.name"""
+                WHERE stations.event_id = ?
+                ORDER BY stations.revoked_at IS NOT NULL, stations.name""", [db.event_id]
         )
     )
 
@@ -274,11 +296,12 @@ def new_pairing_link(db, station_id, *, actor=None):
     pairing_secret = secrets.token_urlsafe(24)
     with immediate(db):
         updated = db.execute(
-            "UPDATE stations SET pairing_hash = ?, pairing_expires_at = ? WHERE id = ? AND revoked_at IS NULL",
+            "UPDATE stations SET pairing_hash = ?, pairing_expires_at = ? WHERE id = ? AND revoked_at IS NULL AND event_id = ?",
             [
                 hash_token(pairing_secret),
                 (datetime.now(timezone.utc) + PAIRING_VALID_FOR).isoformat(timespec="seconds"),
                 station_id,
+                db.event_id,
             ],
         ).rowcount
         if updated and actor:
@@ -291,7 +314,8 @@ def revoke_station(db, name_or_id, actor):
     column = "id" if isinstance(name_or_id, int) else "name"
     now = now_utc()
     with immediate(db):
-        rows = list(db.query(f"SELECT id, name FROM stations WHERE {column} = ? AND revoked_at IS NULL", [name_or_id]))
+        rows = list(db.query(f"SELECT id, name FROM stations WHERE {column} = ? AND revoked_at IS NULL AND event_id = ?",
+                             [name_or_id, db.event_id]))
         if not rows:
             return False
         station_id = rows[0]["id"]
@@ -311,12 +335,13 @@ def update_station(db, station_id, *, name, language, room_id=None, exit_scan=No
         station = get_station(db, station_id)
         if station is None or station["revoked_at"]:
             return False
-        if db.execute("SELECT 1 FROM stations WHERE name = ? AND id != ?", [name, station_id]).fetchone():
+        if db.execute("SELECT 1 FROM stations WHERE name = ? AND id != ? AND event_id = ?",
+                      [name, station_id, db.event_id]).fetchone():
             raise AccountError(_("a station named %(name)s exists already", name=name))
         values = {"name": name, "language": language or None}
         if station["mode"] == "room":
             room_id = room_id or station["room_id"]
-            if not db.execute("SELECT 1 FROM rooms WHERE id = ?", [room_id]).fetchone():
+            if not db.execute("SELECT 1 FROM rooms WHERE id = ? AND event_id = ?", [room_id, db.event_id]).fetchone():
                 raise AccountError(_("no such room"))
             values["room_id"] = room_id
             if exit_scan is not None:

@@ -11,9 +11,9 @@ FROM = """FROM attendees LEFT JOIN badges ON badges.attendee_id = attendees.id A
     LEFT JOIN presence ON presence.attendee_id = attendees.id"""
 
 
-def _where(search, status, arrived, organisation):
-    """The WHERE clause and its parameters for the list's filters."""
-    clauses, params = [], []
+def _where(event_id, search, status, arrived, organisation):
+    """The WHERE clause and its parameters for the list's filters, in event EVENT_ID."""
+    clauses, params = ["attendees.event_id = ?"], [event_id]
     words = fold(search).split()[:6]
     if words:
         text = " AND ".join("attendees.search_text LIKE ? ESCAPE '\\'" for _ in words)
@@ -32,12 +32,12 @@ def _where(search, status, arrived, organisation):
     if organisation:
         clauses.append("attendees.organisation = ? COLLATE NOCASE")
         params.append(organisation)
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses), params
 
 
 def list_attendees(db, *, search="", status=None, arrived=None, organisation=None, limit=100, offset=0):
     """(the attendees on this page in name order, how many match) for the list's filters."""
-    where, params = _where(search, status, arrived, organisation)
+    where, params = _where(db.event_id, search, status, arrived, organisation)
     rows = list(db.query(
         f"""SELECT {ATTENDEE_COLUMNS} {FROM} WHERE {where}
             ORDER BY attendees.last_name, attendees.first_name, attendees.id LIMIT ? OFFSET ?""",
@@ -53,7 +53,8 @@ def list_attendees(db, *, search="", status=None, arrived=None, organisation=Non
 
 def get_attendee(db, attendee_id):
     """One attendee as the API shows it, or None."""
-    row = one(db, f"SELECT {ATTENDEE_COLUMNS} {FROM} WHERE attendees.id = ?", [attendee_id])
+    row = one(db, f"SELECT {ATTENDEE_COLUMNS} {FROM} WHERE attendees.id = ? AND attendees.event_id = ?",
+              [attendee_id, db.event_id])
     if row is not None:
         _add_sessions(db, [row])
     return row
@@ -79,13 +80,13 @@ def _add_sessions(db, rows):
 def find_duplicate(db, *, registration_id=None, email=None, exclude_id=None):
     """(the field, the existing attendee's id) of another attendee with this registration id or e-mail, or None."""
     if registration_id:
-        row = db.execute("SELECT id FROM attendees WHERE registration_id = ? AND id IS NOT ?",
-                         [registration_id, exclude_id]).fetchone()
+        row = db.execute("SELECT id FROM attendees WHERE event_id = ? AND registration_id = ? AND id IS NOT ?",
+                         [db.event_id, registration_id, exclude_id]).fetchone()
         if row:
             return "registration_id", row[0]
     if email:
-        row = db.execute("SELECT id FROM attendees WHERE email = ? COLLATE NOCASE AND id IS NOT ? LIMIT 1",
-                         [email, exclude_id]).fetchone()
+        row = db.execute("SELECT id FROM attendees WHERE email = ? COLLATE NOCASE AND event_id = ? AND id IS NOT ? LIMIT 1",
+                         [email, db.event_id, exclude_id]).fetchone()
         if row:
             return "email", row[0]
     return None
@@ -94,7 +95,8 @@ def find_duplicate(db, *, registration_id=None, email=None, exclude_id=None):
 def find_session(db, block_name, title):
     """The session TITLE in the block BLOCK_NAME with its block id and place limit,
     {} when the block exists but not the session, None when there is no such block."""
-    block = db.execute("SELECT id FROM blocks WHERE name = ? COLLATE NOCASE", [block_name]).fetchone()
+    block = db.execute("SELECT id FROM blocks WHERE name = ? COLLATE NOCASE AND event_id = ?",
+                       [block_name, db.event_id]).fetchone()
     if block is None:
         return None
     return one(
@@ -113,7 +115,7 @@ def chosen_count(db, session_id):
 def insert_attendee(db, values):
     """Add an attendee from VALUES (name parts, name, email, organisation, role, registration_id, status); the id."""
     now = now_utc()
-    return db["attendees"].insert(dict(values, extra="{}", created_at=now, updated_at=now)).last_pk
+    return db["attendees"].insert(dict(values, event_id=db.event_id, extra="{}", created_at=now, updated_at=now)).last_pk
 
 
 def update_attendee(db, attendee_id, values):
@@ -123,7 +125,7 @@ def update_attendee(db, attendee_id, values):
 
 def attendee_row(db, attendee_id):
     """ATTENDEE_ID's stored columns, or None."""
-    return one(db, "SELECT * FROM attendees WHERE id = ?", [attendee_id])
+    return one(db, "SELECT * FROM attendees WHERE id = ? AND event_id = ?", [attendee_id, db.event_id])
 
 
 def set_choice(db, attendee_id, block_id, session_id):
@@ -136,5 +138,5 @@ def set_choice(db, attendee_id, block_id, session_id):
 
 def block_id(db, block_name):
     """The id of the block BLOCK_NAME, or None."""
-    row = db.execute("SELECT id FROM blocks WHERE name = ? COLLATE NOCASE", [block_name]).fetchone()
+    row = db.execute("SELECT id FROM blocks WHERE name = ? COLLATE NOCASE AND event_id = ?", [block_name, db.event_id]).fetchone()
     return row[0] if row else None

@@ -9,8 +9,8 @@ SEARCH_LIMIT = 50
 def search(db, query="", *, limit=SEARCH_LIMIT, offset=0):
     """Attendees whose name, organisation or e-mail contain every word of QUERY (diacritics ignored)."""
     words = fold(query).split()[:6]
-    where = " AND ".join("attendees.search_text LIKE ? ESCAPE '\\'" for _ in words) or "1"
-    params = ["%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for word in words]
+    where = " AND ".join(["attendees.event_id = ?"] + ["attendees.search_text LIKE ? ESCAPE '\\'" for _ in words])
+    params = [db.event_id] + ["%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for word in words]
     return list(
         db.query(
             f"""SELECT attendees.id, attendees.name, attendees.organisation, attendees.role, attendees.email,
@@ -26,12 +26,12 @@ def search(db, query="", *, limit=SEARCH_LIMIT, offset=0):
 
 def count(db):
     """How many attendees there are, of any status."""
-    return db.execute("SELECT count(*) FROM attendees").fetchone()[0]
+    return db.execute("SELECT count(*) FROM attendees WHERE event_id = ?", [db.event_id]).fetchone()[0]
 
 
 def summary(db, attendee_id):
     """ATTENDEE_ID's id, name, organisation and role, or None when there is no such attendee."""
-    return one(db, "SELECT id, name, organisation, role FROM attendees WHERE id = ?", [attendee_id])
+    return one(db, "SELECT id, name, organisation, role FROM attendees WHERE id = ? AND event_id = ?", [attendee_id, db.event_id])
 
 
 def get(db, attendee_id):
@@ -42,8 +42,8 @@ def get(db, attendee_id):
                       rooms.name AS current_room
                FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
                LEFT JOIN rooms ON rooms.id = presence.room_id
-               WHERE attendees.id = ?""",
-            [attendee_id],
+               WHERE attendees.id = ? AND attendees.event_id = ?""",
+            [attendee_id, db.event_id],
         )
     )
     return rows[0] if rows else None
@@ -57,7 +57,9 @@ def export_rows(db):
                       attendees.role, attendees.status, presence.checked_in_at, rooms.name AS room
                FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
                LEFT JOIN rooms ON rooms.id = presence.room_id
-               ORDER BY attendees.last_name, attendees.first_name, attendees.id"""
+               WHERE attendees.event_id = ?
+               ORDER BY attendees.last_name, attendees.first_name, attendees.id""",
+            [db.event_id],
         )
     )
 
@@ -100,21 +102,22 @@ def arrivals(db):
     totals = db.execute(
         """SELECT count(*), count(presence.attendee_id)
            FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
-           WHERE attendees.status = 'registered'"""
+           WHERE attendees.status = 'registered' AND attendees.event_id = ?""", [db.event_id]
     ).fetchone()
     per_organisation = list(
         db.query(
             """SELECT attendees.organisation, count(*) AS registered, count(presence.attendee_id) AS checked_in
                FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
-               WHERE attendees.status = 'registered'
-               GROUP BY attendees.organisation ORDER BY attendees.organisation"""
+               WHERE attendees.status = 'registered' AND attendees.event_id = ?
+               GROUP BY attendees.organisation ORDER BY attendees.organisation""", [db.event_id]
         )
     )
     latest = list(
         db.query(
             """SELECT attendees.id, attendees.name, attendees.organisation, presence.checked_in_at
                FROM presence JOIN attendees ON attendees.id = presence.attendee_id
-               ORDER BY presence.checked_in_at DESC LIMIT 10"""
+               WHERE attendees.event_id = ?
+               ORDER BY presence.checked_in_at DESC LIMIT 10""", [db.event_id]
         )
     )
     return {"registered": totals[0], "checked_in": totals[1], "per_organisation": per_organisation, "latest": latest}
@@ -122,4 +125,5 @@ def arrivals(db):
 
 def summary_with_email(db, attendee_id):
     """ATTENDEE_ID's id, name, e-mail, organisation and status, or None."""
-    return one(db, "SELECT id, name, email, organisation, status FROM attendees WHERE id = ?", [attendee_id])
+    return one(db, "SELECT id, name, email, organisation, status FROM attendees WHERE id = ? AND event_id = ?",
+               [attendee_id, db.event_id])

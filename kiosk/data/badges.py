@@ -105,7 +105,11 @@ def issue_badges(db, attendee_ids, *, now=None):
 
 
 def find_badge(db, code):
-    """The badge (current or replaced) with this full or short code, joined with its attendee, or None."""
+    """The badge (current or replaced) with this full or short code, joined with its attendee, or None.
+
+    Only a badge of DB's event is found: one of another event is an unknown code here (at a station
+    of event 2, a badge of event 1 checks nobody in). The check is one integer compare in the same read.
+    """
     normal = normalise(code)
     if normal is None:
         return None
@@ -116,8 +120,8 @@ def find_badge(db, code):
                    attendees.id AS attendee_id, attendees.name, attendees.organisation,
                    attendees.role, attendees.status
             FROM badges JOIN attendees ON attendees.id = badges.attendee_id
-            WHERE badges.{column} = ?""",
-        [normal],
+            WHERE badges.{column} = ? AND attendees.event_id = ?""",
+        [normal, db.event_id],
     )
 
 

@@ -25,7 +25,9 @@ ATTENDEE_COLUMNS = (
     "id", "registration_id", "first_name", "name_prefix", "last_name", "name", "email", "organisation", "role",
     "status", "extra", "search_text", "created_at", "updated_at",
 )
-INSERT_ATTENDEE = f"INSERT INTO attendees ({', '.join(ATTENDEE_COLUMNS)}) VALUES ({', '.join('?' * len(ATTENDEE_COLUMNS))})"
+# The new attendees' event comes last, after the ATTENDEE_COLUMNS of a plan's row (see write_in_steps).
+INSERT_ATTENDEE = (f"INSERT INTO attendees ({', '.join(ATTENDEE_COLUMNS)}, event_id) "
+                   f"VALUES ({', '.join('?' * len(ATTENDEE_COLUMNS))}, ?)")
 UPDATE_ATTENDEE = (
     "UPDATE attendees SET registration_id = ?, first_name = ?, name_prefix = ?, last_name = ?, name = ?, email = ?, "
     "organisation = ?, role = ?, status = ?, extra = ?, search_text = ?, created_at = ?, updated_at = ? WHERE id = ?"
@@ -90,7 +92,7 @@ def write_in_steps(db, plan):
     (records from badge_records). Raises ImportChanged, WriterBusy or the database's error.
     """
     steps = [
-        (INSERT_ATTENDEE, plan["new"]),
+        (INSERT_ATTENDEE, [(*row, db.event_id) for row in plan["new"]]),
         (CLEAR_REGISTRATION, [(row[0],) for row in plan["updated"]]),
         (UPDATE_ATTENDEE, [row[1:] + row[:1] for row in plan["updated"]]),
         (DELETE_CHOICE, [row[:2] for row in plan["choices_removed"]]),

@@ -3,6 +3,7 @@
 import contextlib
 import json
 
+from kiosk.data.program import IN_EVENT
 from kiosk.db import immediate, now_utc
 
 PROGRAM_TABLES = ("rooms", "blocks", "sessions")
@@ -50,25 +51,29 @@ def import_transaction(db, dry_run):
 
 def blocks(db):
     """Every time block's id and name, for matching a file's columns to blocks."""
-    return list(db.query("SELECT id, name FROM blocks"))
+    return list(db.query("SELECT id, name FROM blocks WHERE event_id = ?", [db.event_id]))
 
 
 def sessions(db):
     """Every session's id, block id and title, for matching the sessions a file names."""
-    return db.query("SELECT id, block_id, title FROM sessions")
+    return db.query("SELECT id, block_id, title FROM sessions WHERE block_id IN (SELECT id FROM blocks WHERE event_id = ?)",
+                    [db.event_id])
 
 
 def attendees(db):
     """Every attendee with the fields an import compares, oldest first."""
     return db.query(
         "SELECT id, registration_id, first_name, name_prefix, last_name, name, email, organisation, role, "
-        "status, extra, search_text, created_at, updated_at FROM attendees ORDER BY id"
+        "status, extra, search_text, created_at, updated_at FROM attendees WHERE event_id = ? ORDER BY id", [db.event_id]
     )
 
 
 def choices(db):
     """Every session choice as {(attendee id, block id): session id}."""
-    rows = db.execute("SELECT attendee_id, block_id, session_id FROM choices").fetchall()
+    rows = db.execute(
+        """SELECT attendee_id, block_id, session_id FROM choices
+           WHERE block_id IN (SELECT id FROM blocks WHERE event_id = ?)""", [db.event_id]
+    ).fetchall()
     return {(attendee_id, block_id): session_id for attendee_id, block_id, session_id in rows}
 
 
@@ -79,7 +84,7 @@ def next_attendee_id(db):
 
 def program(db):
     """Every room, block and session as they are, each table a list of rows."""
-    return {table: list(db.query(f"SELECT * FROM {table}")) for table in PROGRAM_TABLES}
+    return {table: list(db.query(f"SELECT * FROM {table} WHERE {IN_EVENT[table]}", [db.event_id])) for table in PROGRAM_TABLES}
 
 
 def save(db, table, values, row_id=None):
@@ -87,6 +92,8 @@ def save(db, table, values, row_id=None):
     if table not in PROGRAM_TABLES:
         raise ValueError(table)
     if row_id is None:
+        if table != "sessions":
+            values = dict(values, event_id=db.event_id)
         return db[table].insert(values).last_pk
     db[table].update(row_id, values)
     return row_id

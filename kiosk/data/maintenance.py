@@ -43,8 +43,15 @@ def backup(db, target):
     return page_count
 
 
+# The rows of DB's event (:event) in the tables purge changes: its attendees, and what follows from them.
+_ATTENDEES = "SELECT id FROM attendees WHERE event_id = :event"
+_SESSIONS = "SELECT sessions.id FROM sessions JOIN blocks ON blocks.id = sessions.block_id WHERE blocks.event_id = :event"
+
+
 def purge(db):
-    """Remove personal data after the event and keep anonymous counts; returns what was done.
+    """Remove the personal data of DB's event after it and keep anonymous counts; returns what was done.
+
+    Only that event's: another event's people, badges, scans, mail and waiting lists stay as they are.
 
     Kept: attendees as bare ids with organisation and status, their session choices,
     every scan with its time, room, outcome and pseudonymous attendee id, presence and
@@ -54,19 +61,9 @@ def purge(db):
     codes in audit details, the rate-limit table (client addresses), the outbox, the waiting
     lists and the personal registration links.
     """
+    event = {"event": db.event_id}
     with immediate(db):
-        people = list(db.query("SELECT id, name, first_name, last_name, email, registration_id FROM attendees"))
-        identifying = {
-            value.strip()
-            for person in people
-            for value in (person["name"], person["email"], person["registration_id"])
-            if value and len(value.strip()) >= 3
-        }
-        # People who only waited (never registered) are named in the audit log too.
-        identifying.update(value.strip() for row in db.execute("SELECT name, email FROM waiting_list") for value in row
-                           if value and len(value.strip()) >= 3)
-        # Badge codes too: a reissue line names the old and the new code.
-        identifying.update(code for row in db.execute("SELECT code, short_code FROM badges") for code in row)
+        people, identifying = _identifying(db, event)
         audit_changed = 0
         for row in list(db.query("SELECT id, detail FROM audit_log WHERE detail != ''")):
             detail = _scrub(row["detail"], identifying)
@@ -76,25 +73,53 @@ def purge(db):
         db.execute(
             """UPDATE attendees SET registration_id = NULL, first_name = '', name_prefix = '', last_name = '',
                       name = 'attendee ' || id, email = NULL, role = '', extra = '{}', search_text = '',
-                      updated_at = ?""",
-            [now_utc()],
+                      updated_at = :now WHERE event_id = :event""",
+            dict(event, now=now_utc()),
         )
-        badges = db.execute("SELECT count(*) FROM badges").fetchone()[0]
-        db.execute("DELETE FROM badges")  # the print log goes with them (ON DELETE CASCADE)
+        badges = db.execute(f"SELECT count(*) FROM badges WHERE attendee_id IN ({_ATTENDEES})", event).fetchone()[0]
+        # The print log goes with them (ON DELETE CASCADE).
+        db.execute(f"DELETE FROM badges WHERE attendee_id IN ({_ATTENDEES})", event)
         scans = db.execute(
-            "UPDATE scans SET code = NULL, response = NULL WHERE code IS NOT NULL OR response IS NOT NULL"
+            f"""UPDATE scans SET code = NULL, response = NULL WHERE (code IS NOT NULL OR response IS NOT NULL)
+                AND (attendee_id IN ({_ATTENDEES}) OR room_id IN (SELECT id FROM rooms WHERE event_id = :event)
+                     OR station_id IN (SELECT id FROM stations WHERE event_id = :event))""", event
         ).rowcount
         db.execute("DELETE FROM rate_limits")
-        # Mail and waiting lists hold names, addresses and personal links.
-        db.execute("DELETE FROM outbox")
-        db.execute("DELETE FROM waiting_list")
-        db.execute("DELETE FROM registration_links")
-        db.execute("DELETE FROM waiting_links")
-        record(db, "cli", "purge personal data", f"{len(people)} attendees")
+        # Mail and waiting lists hold names, addresses and personal links. A mail to someone who only
+        # waited has no attendee: it goes with the waiting list entry's address.
+        db.execute(
+            f"""DELETE FROM outbox WHERE attendee_id IN ({_ATTENDEES}) OR (attendee_id IS NULL AND recipient IN
+                   (SELECT email FROM waiting_list WHERE session_id IN ({_SESSIONS})))""", event)
+        db.execute(f"""DELETE FROM waiting_links WHERE id IN
+                           (SELECT link_id FROM waiting_list WHERE session_id IN ({_SESSIONS}))""", event)
+        db.execute(f"DELETE FROM waiting_list WHERE session_id IN ({_SESSIONS})", event)
+        db.execute(f"DELETE FROM registration_links WHERE attendee_id IN ({_ATTENDEES})", event)
+        # The report reads which event was purged from this line (kiosk.data.reports.purged_at).
+        record(db, "cli", "purge personal data", f"{len(people)} attendees of event {db.event_id}")
     # Deleted rows linger in free pages and the WAL until they are rewritten.
     db.execute("VACUUM")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return {"attendees": len(people), "badges": badges, "scans": scans, "audit": audit_changed}
+
+
+def _identifying(db, event):
+    """(the people of EVENT, every name, address, registration id and badge code of theirs the audit log may hold)."""
+    people = list(db.query(
+        "SELECT id, name, first_name, last_name, email, registration_id FROM attendees WHERE event_id = :event", event))
+    identifying = {
+        value.strip()
+        for person in people
+        for value in (person["name"], person["email"], person["registration_id"])
+        if value and len(value.strip()) >= 3
+    }
+    # People who only waited (never registered) are named in the audit log too.
+    identifying.update(value.strip() for row in db.execute(
+                           f"SELECT name, email FROM waiting_list WHERE session_id IN ({_SESSIONS})", event)
+                       for value in row if value and len(value.strip()) >= 3)
+    # Badge codes too: a reissue line names the old and the new code.
+    identifying.update(code for row in db.execute(
+        f"SELECT code, short_code FROM badges WHERE attendee_id IN ({_ATTENDEES})", event) for code in row)
+    return people, identifying
 
 
 def _scrub(text, identifying):

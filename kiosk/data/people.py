@@ -23,8 +23,8 @@ def _like(word):
 
 
 def _where(db, filters):
-    """The WHERE clause and its parameters for FILTERS (a dict; see list_attendees)."""
-    clauses, params = [], []
+    """The WHERE clause and its parameters for FILTERS (a dict; see list_attendees), in DB's event."""
+    clauses, params = ["attendees.event_id = ?"], [db.event_id]
     query = (filters.get("q") or "").strip()
     if query:
         words = fold(query).split()[:6]
@@ -55,7 +55,7 @@ def _where(db, filters):
         clauses.append(_PRINTED)
     elif filters.get("badge") == "not_printed":
         clauses.append("NOT " + _PRINTED)
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses), params
 
 
 def list_attendees(db, filters, *, sort="name", limit=50, offset=0):
@@ -90,7 +90,8 @@ def count_attendees(db, filters):
 
 def organisations(db):
     """Every organisation attendees belong to, in order."""
-    return [row[0] for row in db.execute("SELECT DISTINCT organisation FROM attendees ORDER BY organisation")]
+    return [row[0] for row in db.execute("SELECT DISTINCT organisation FROM attendees WHERE event_id = ? ORDER BY organisation",
+                                         [db.event_id])]
 
 
 def session_options(db):
@@ -99,7 +100,8 @@ def session_options(db):
         db.query(
             """SELECT sessions.id, sessions.title, blocks.name AS block_name
                FROM sessions JOIN blocks ON blocks.id = sessions.block_id
-               ORDER BY blocks.starts_at, blocks.id, sessions.title"""
+               WHERE blocks.event_id = ?
+               ORDER BY blocks.starts_at, blocks.id, sessions.title""", [db.event_id]
         )
     )
 
@@ -112,7 +114,8 @@ def session_rows(db):
                       rooms.capacity AS room_capacity, blocks.name AS block_name, blocks.starts_at
                FROM sessions JOIN blocks ON blocks.id = sessions.block_id
                LEFT JOIN rooms ON rooms.id = sessions.room_id
-               ORDER BY blocks.starts_at, blocks.id, sessions.title"""
+               WHERE blocks.event_id = ?
+               ORDER BY blocks.starts_at, blocks.id, sessions.title""", [db.event_id]
         )
     )
 
@@ -134,7 +137,8 @@ def sessions_for_choice(db):
                       rooms.capacity AS room_capacity, blocks.name AS block_name, blocks.starts_at
                FROM sessions JOIN blocks ON blocks.id = sessions.block_id
                LEFT JOIN rooms ON rooms.id = sessions.room_id
-               ORDER BY blocks.starts_at, blocks.id, sessions.title"""
+               WHERE blocks.event_id = ?
+               ORDER BY blocks.starts_at, blocks.id, sessions.title""", [db.event_id]
         )
     )
     return [dict(session, registered=chosen.get(session["id"], 0)) for session in sessions]
@@ -150,16 +154,17 @@ def possible_duplicates(db, *, email, name, organisation, exclude=None):
     rows = []
     if email:
         rows += db.query(
-            "SELECT id, name, organisation, email, status FROM attendees WHERE email = ? COLLATE NOCASE LIMIT 10",
-            [email],
+            """SELECT id, name, organisation, email, status FROM attendees
+               WHERE email = ? COLLATE NOCASE AND event_id = ? LIMIT 10""",
+            [email, db.event_id],
         )
     folded_name, folded_organisation = fold(name), fold(organisation)
     if folded_name:
         # search_text starts with the folded name; the organisation is compared folded below.
         for row in db.query(
             """SELECT id, name, organisation, email, status FROM attendees
-               WHERE search_text LIKE ? ESCAPE '\\' LIMIT 200""",
-            [_like(folded_name)],
+               WHERE search_text LIKE ? ESCAPE '\\' AND event_id = ? LIMIT 200""",
+            [_like(folded_name), db.event_id],
         ):
             if fold(row["name"]) == folded_name and fold(row["organisation"]) == folded_organisation:
                 rows.append(row)
@@ -177,9 +182,9 @@ def insert_attendee(db, values):
     # form runs this inside its write transaction (benchmarks/bench_registration.py).
     columns = ("first_name", "name_prefix", "last_name", "name", "email", "organisation", "role", "search_text")
     return db.execute(
-        f"""INSERT INTO attendees ({", ".join(columns)}, status, extra, created_at, updated_at)
-            VALUES ({", ".join("?" * len(columns))}, 'registered', '{{}}', ?, ?)""",
-        [values.get(column, "" if column != "email" else None) for column in columns] + [now, now],
+        f"""INSERT INTO attendees ({", ".join(columns)}, event_id, status, extra, created_at, updated_at)
+            VALUES ({", ".join("?" * len(columns))}, ?, 'registered', '{{}}', ?, ?)""",
+        [values.get(column, "" if column != "email" else None) for column in columns] + [db.event_id, now, now],
     ).lastrowid
 
 
@@ -232,13 +237,13 @@ def export_rows(db, attendee_ids):
                       attendees.role, attendees.status, presence.checked_in_at, rooms.name AS room
                FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
                LEFT JOIN rooms ON rooms.id = presence.room_id
-               WHERE attendees.id IN (SELECT value FROM json_each(?))
+               WHERE attendees.id IN (SELECT value FROM json_each(?)) AND attendees.event_id = ?
                ORDER BY attendees.last_name, attendees.first_name, attendees.id""",
-            [json.dumps(ids)],
+            [json.dumps(ids), db.event_id],
         )
     )
 
 
 def attendee_row(db, attendee_id):
     """ATTENDEE_ID's own columns, or None."""
-    return one(db, "SELECT * FROM attendees WHERE id = ?", [attendee_id])
+    return one(db, "SELECT * FROM attendees WHERE id = ? AND event_id = ?", [attendee_id, db.event_id])

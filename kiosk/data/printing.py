@@ -10,9 +10,9 @@ _PRINTS = """SELECT badge_id, count(*) AS print_count, max(printed_at) AS last_p
              FROM badge_prints GROUP BY badge_id"""
 
 
-def _selection_where(organisation=None, not_printed=False, attendee_ids=None, badge_ids=None):
-    """The WHERE clause and parameters for a badge selection."""
-    clauses, params = [], []
+def _selection_where(event_id, organisation=None, not_printed=False, attendee_ids=None, badge_ids=None):
+    """The WHERE clause and parameters for a badge selection in event EVENT_ID."""
+    clauses, params = ["attendees.event_id = ?"], [event_id]
     if badge_ids:
         ids = sorted({int(i) for i in badge_ids})
         clauses.append(f"badges.id IN ({', '.join('?' for _ in ids)})")
@@ -39,7 +39,7 @@ def select_badges(db, *, organisation=None, not_printed=False, attendee_ids=None
     never printed, ATTENDEE_IDS to those people, BADGE_IDS to those badges while still current.
     Attendees without a current badge are left out (see missing_badges).
     """
-    where, params = _selection_where(organisation, not_printed, attendee_ids, badge_ids)
+    where, params = _selection_where(db.event_id, organisation, not_printed, attendee_ids, badge_ids)
     rows = db.query(
         f"""SELECT attendees.id AS attendee_id, attendees.name, attendees.organisation, attendees.role,
                    attendees.status, attendees.first_name, attendees.last_name,
@@ -62,7 +62,7 @@ def select_badges(db, *, organisation=None, not_printed=False, attendee_ids=None
 
 def missing_badges(db, *, organisation=None, attendee_ids=None):
     """Ids of the attendees in a selection who have no current badge yet."""
-    where, params = _selection_where(organisation, False, attendee_ids)
+    where, params = _selection_where(db.event_id, organisation, False, attendee_ids)
     return [
         row["id"]
         for row in db.query(
@@ -114,8 +114,8 @@ def organisations(db):
             """SELECT attendees.organisation, count(*) AS attendees, count(badges.id) AS badges
                FROM attendees
                LEFT JOIN badges ON badges.attendee_id = attendees.id AND badges.replaced_at IS NULL
-               WHERE attendees.status = 'registered'
-               GROUP BY attendees.organisation ORDER BY attendees.organisation COLLATE NOCASE"""
+               WHERE attendees.status = 'registered' AND attendees.event_id = ?
+               GROUP BY attendees.organisation ORDER BY attendees.organisation COLLATE NOCASE""", [db.event_id]
         )
     )
 
@@ -128,7 +128,7 @@ def counts(db):
             FROM attendees
             LEFT JOIN badges ON badges.attendee_id = attendees.id AND badges.replaced_at IS NULL
             LEFT JOIN ({_PRINTS}) AS prints ON prints.badge_id = badges.id
-            WHERE attendees.status = 'registered'"""
+            WHERE attendees.status = 'registered' AND attendees.event_id = ?""", [db.event_id]
     ).fetchone()
     attendees, badges, printed = row[0], row[1], row[2] or 0
     return {

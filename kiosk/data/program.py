@@ -3,26 +3,34 @@
 from kiosk.db import one
 
 TABLES = ("rooms", "blocks", "sessions")
+# Each table's rows of DB's event: rooms and blocks have their own event_id, sessions their block's.
+IN_EVENT = {
+    "rooms": "event_id = ?",
+    "blocks": "event_id = ?",
+    "sessions": "block_id IN (SELECT id FROM blocks WHERE event_id = ?)",
+}
 
 
 def get(db, table, row_id):
     """One row of TABLE (rooms, blocks or sessions), or None."""
     if table not in TABLES:
         raise ValueError(table)
-    return one(db, f"SELECT * FROM {table} WHERE id = ?", [row_id])
+    return one(db, f"SELECT * FROM {table} WHERE id = ? AND {IN_EVENT[table]}", [row_id, db.event_id])
 
 
 def rows(db, table):
     """Every row of TABLE (rooms, blocks or sessions)."""
     if table not in TABLES:
         raise ValueError(table)
-    return list(db.query(f"SELECT * FROM {table} ORDER BY id"))
+    return list(db.query(f"SELECT * FROM {table} WHERE {IN_EVENT[table]} ORDER BY id", [db.event_id]))
 
 
 def insert(db, table, values):
-    """Insert VALUES into TABLE; returns the new id."""
+    """Insert VALUES into TABLE, in DB's event; returns the new id."""
     if table not in TABLES:
         raise ValueError(table)
+    if table != "sessions":
+        values = dict(values, event_id=db.event_id)
     return db[table].insert(values).last_pk
 
 

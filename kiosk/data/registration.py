@@ -9,21 +9,22 @@ SETTINGS = ("registration_open", "registration_closes_at", "consent_text", "priv
 
 def settings(db):
     """The event's registration settings, or None before an event is set up."""
-    return one(db, "SELECT registration_open, registration_closes_at, consent_text, privacy_text FROM event WHERE id = 1")
+    return one(db, """SELECT registration_open, registration_closes_at, consent_text, privacy_text FROM event
+                      WHERE id = ? AND date != ''""", [db.event_id])
 
 
 def save_settings(db, values):
     """Write VALUES (keys of SETTINGS) to the event row; False when there is no event."""
     values = {key: value for key, value in values.items() if key in SETTINGS}
-    if not db.execute("SELECT 1 FROM event WHERE id = 1").fetchone():
+    if not db.execute("SELECT 1 FROM event WHERE id = ? AND date != ''", [db.event_id]).fetchone():
         return False
-    db["event"].update(1, values)
+    db["event"].update(db.event_id, values)
     return True
 
 
 def required_blocks(db):
     """The ids of the blocks everyone who registers must choose a session in."""
-    return {row[0] for row in db.execute("SELECT id FROM blocks WHERE required = 1")}
+    return {row[0] for row in db.execute("SELECT id FROM blocks WHERE required = 1 AND event_id = ?", [db.event_id])}
 
 
 def set_block_required(db, block_id, required):
@@ -38,8 +39,8 @@ def session_places(db, session_id):
         """SELECT sessions.id, sessions.block_id, sessions.title, sessions.place_limit, rooms.capacity AS room_capacity,
                   blocks.name AS block_name, blocks.starts_at, blocks.ends_at
            FROM sessions JOIN blocks ON blocks.id = sessions.block_id
-           LEFT JOIN rooms ON rooms.id = sessions.room_id WHERE sessions.id = ?""",
-        [session_id],
+           LEFT JOIN rooms ON rooms.id = sessions.room_id WHERE sessions.id = ? AND blocks.event_id = ?""",
+        [session_id, db.event_id],
     )
 
 
@@ -51,14 +52,15 @@ def sessions_in_room(db, room_id):
 def organisation_names(db, limit=500):
     """Organisation names of registered attendees, most common first: the form's suggestions (names only)."""
     return [row[0] for row in db.execute(
-        """SELECT organisation FROM attendees WHERE status = 'registered' AND organisation != ''
-           GROUP BY organisation ORDER BY count(*) DESC, organisation LIMIT ?""", [limit])]
+        """SELECT organisation FROM attendees WHERE status = 'registered' AND organisation != '' AND event_id = ?
+           GROUP BY organisation ORDER BY count(*) DESC, organisation LIMIT ?""", [db.event_id, limit])]
 
 
 def registered_with_email(db, email):
     """The id of a registered attendee with EMAIL (any case), or None."""
-    row = db.execute("SELECT id FROM attendees WHERE email = ? COLLATE NOCASE AND status = 'registered' LIMIT 1",
-                     [email]).fetchone()
+    row = db.execute(
+        "SELECT id FROM attendees WHERE email = ? COLLATE NOCASE AND status = 'registered' AND event_id = ? LIMIT 1",
+        [email, db.event_id]).fetchone()
     return row[0] if row else None
 
 
@@ -77,11 +79,14 @@ def add_link(db, attendee_id, token_hash, language):
 
 
 def link_owner(db, token_hash):
-    """The attendee a personal link's token hash belongs to, with the link's language, or None."""
+    """The attendee a personal link's token hash belongs to, with the link's language and the attendee's event, or None.
+
+    Of any event: a personal link opens its own registration, whichever event is the install's current one.
+    """
     return one(
         db,
         """SELECT attendees.id, attendees.name, attendees.email, attendees.organisation, attendees.status,
-                  registration_links.language
+                  attendees.event_id, registration_links.language
            FROM registration_links JOIN attendees ON attendees.id = registration_links.attendee_id
            WHERE registration_links.token_hash = ?""",
         [token_hash],
@@ -172,7 +177,8 @@ def waiting_lists(db):
     return list(db.query(
         _WAITING.replace("FROM waiting_list", ", blocks.name AS block_name FROM waiting_list")
         .replace("WHERE", "JOIN blocks ON blocks.id = sessions.block_id WHERE")
-        + " ORDER BY blocks.starts_at, sessions.title, waiting_list.position, waiting_list.id"))
+        + " AND blocks.event_id = ? ORDER BY blocks.starts_at, sessions.title, waiting_list.position, waiting_list.id",
+        [db.event_id]))
 
 
 def waiting_counts(db):

@@ -17,7 +17,8 @@ def sessions(db):
                       rooms.name AS room, rooms.capacity AS room_capacity
                FROM sessions JOIN blocks ON blocks.id = sessions.block_id
                LEFT JOIN rooms ON rooms.id = sessions.room_id
-               ORDER BY blocks.starts_at, blocks.id, sessions.kind != 'plenary', sessions.title"""
+               WHERE blocks.event_id = ?
+               ORDER BY blocks.starts_at, blocks.id, sessions.kind != 'plenary', sessions.title""", [db.event_id]
         )
     )
     for row in rows:
@@ -31,14 +32,15 @@ def registrations_version(db):
     Only an import (or the demo build, or a purge) changes them, and each leaves an audit line in
     the same transaction.
     """
-    return db.execute(
+    return (db.event_id, *db.execute(
         "SELECT (SELECT max(id) FROM audit_log), (SELECT count(*) FROM attendees), (SELECT count(*) FROM choices)"
-    ).fetchone()
+    ).fetchone())
 
 
 def registrations(db):
     """({attendee_id: organisation}, {attendee_id: {session_id, ...}}) of the registered attendees."""
-    organisation_of = dict(db.execute("SELECT id, organisation FROM attendees WHERE status = 'registered'").fetchall())
+    organisation_of = dict(db.execute(
+        "SELECT id, organisation FROM attendees WHERE status = 'registered' AND event_id = ?", [db.event_id]).fetchall())
     chose = {}
     for attendee, session in db.execute("SELECT attendee_id, session_id FROM choices").fetchall():
         if attendee in organisation_of:
@@ -48,7 +50,7 @@ def registrations(db):
 
 def rooms(db):
     """Every room: id, name, capacity."""
-    return list(db.query("SELECT id, name, capacity FROM rooms ORDER BY name"))
+    return list(db.query("SELECT id, name, capacity FROM rooms WHERE event_id = ? ORDER BY name", [db.event_id]))
 
 
 def no_shows(db, limit=None):
@@ -60,17 +62,23 @@ def no_shows(db, limit=None):
                          JOIN sessions ON sessions.id = choices.session_id JOIN blocks ON blocks.id = choices.block_id
                          WHERE choices.attendee_id = attendees.id ORDER BY blocks.starts_at) AS sessions
                 FROM attendees LEFT JOIN presence ON presence.attendee_id = attendees.id
-                WHERE attendees.status = 'registered' AND presence.attendee_id IS NULL
+                WHERE attendees.status = 'registered' AND presence.attendee_id IS NULL AND attendees.event_id = ?
                 ORDER BY attendees.organisation, attendees.last_name, attendees.first_name, attendees.id
-                {'LIMIT ' + str(int(limit)) if limit is not None else ''}"""
+                {'LIMIT ' + str(int(limit)) if limit is not None else ''}""", [db.event_id]
         )
     )
 
 
 def purged_at(db):
-    """When `kiosk purge` removed the personal data (a stored UTC timestamp), or None."""
+    """When `kiosk purge` removed the personal data of DB's event (a stored UTC timestamp), or None.
+
+    A purge from before several events (its line names no event) was of the first event.
+    """
     row = db.execute(
-        "SELECT max(created_at) FROM audit_log WHERE action = 'purge personal data'"
+        """SELECT max(created_at) FROM audit_log WHERE action = 'purge personal data'
+           AND (detail LIKE '% of event ' || :event
+                OR (detail NOT LIKE '% of event %' AND :event = (SELECT min(id) FROM event)))""",
+        {"event": db.event_id},
     ).fetchone()
     return row[0] if row else None
 

@@ -18,16 +18,16 @@ LOOK_BACK = 500  # scans at a door searched for them
 
 
 def list_rooms(db):
-    return list(db.query("SELECT * FROM rooms ORDER BY name"))
+    return list(db.query("SELECT * FROM rooms WHERE event_id = ? ORDER BY name", [db.event_id]))
 
 
 def get_room(db, room_id):
-    rows = list(db.query("SELECT * FROM rooms WHERE id = ?", [room_id]))
+    rows = list(db.query("SELECT * FROM rooms WHERE id = ? AND event_id = ?", [room_id, db.event_id]))
     return rows[0] if rows else None
 
 
 def list_blocks(db):
-    return list(db.query("SELECT * FROM blocks ORDER BY starts_at, id"))
+    return list(db.query("SELECT * FROM blocks WHERE event_id = ? ORDER BY starts_at, id", [db.event_id]))
 
 
 def program(db):
@@ -38,7 +38,8 @@ def program(db):
                       (SELECT count(*) FROM choices JOIN attendees ON attendees.id = choices.attendee_id
                         WHERE choices.session_id = sessions.id AND attendees.status = 'registered') AS registered
                FROM sessions LEFT JOIN rooms ON rooms.id = sessions.room_id
-               ORDER BY sessions.block_id, sessions.kind != 'plenary', sessions.title"""
+               WHERE sessions.block_id IN (SELECT id FROM blocks WHERE event_id = ?)
+               ORDER BY sessions.block_id, sessions.kind != 'plenary', sessions.title""", [db.event_id]
         )
     )
     blocks = list_blocks(db)
@@ -92,7 +93,8 @@ def occupancy(db, now=None, *, schedule=True):
     recorded, so every reader, the JSON API included, sees what is real after a block ends.
     """
     due = due_rooms(db, now) if schedule else set()
-    return [_counts(row, due) for row in db.execute(_COUNTS_SQL + " ORDER BY rooms.name").fetchall()]
+    return [_counts(row, due) for row in db.execute(_COUNTS_SQL + " WHERE rooms.event_id = ? ORDER BY rooms.name",
+                                                     [db.event_id]).fetchall()]
 
 
 def room_occupancy(db, room_id, now=None, *, schedule=True):
@@ -101,7 +103,7 @@ def room_occupancy(db, room_id, now=None, *, schedule=True):
 
 
 def _room_occupancy(db, room_id, due):
-    row = db.execute(_COUNTS_SQL + " WHERE rooms.id = ?", [room_id]).fetchone()
+    row = db.execute(_COUNTS_SQL + " WHERE rooms.id = ? AND rooms.event_id = ?", [room_id, db.event_id]).fetchone()
     return _counts(row, due) if row else None
 
 
@@ -186,8 +188,8 @@ def _version(db, room_id, due, sessions, alternative):
     row = db.execute(
         """SELECT coalesce(occupancy.inside, 0), coalesce(occupancy.anonymous, 0), rooms.capacity,
                   (SELECT max(id) FROM scans WHERE scans.room_id = rooms.id), (SELECT max(id) FROM audit_log)
-           FROM rooms LEFT JOIN occupancy ON occupancy.room_id = rooms.id WHERE rooms.id = ?""",
-        [room_id],
+           FROM rooms LEFT JOIN occupancy ON occupancy.room_id = rooms.id WHERE rooms.id = ? AND rooms.event_id = ?""",
+        [room_id, db.event_id],
     ).fetchone()
     if row is None:
         return None
@@ -267,7 +269,7 @@ def _add_registrations(db, rooms, due):
 def wall(db, now=None):
     """Every room for the organiser wall, grouped: sessions of the block running now, then the rest by next start."""
     due = due_rooms(db, now)
-    rooms = [_counts(row, due) for row in db.execute(_COUNTS_SQL + " ORDER BY rooms.name").fetchall()]
+    rooms = occupancy(db, now)  # the due clears are read once a minute (schedule.due_clears)
     event = get_event(db)
     sessions = sessions_by_room(db, event, now)
     for room in rooms:
@@ -284,7 +286,8 @@ def wall(db, now=None):
     upcoming = None
     if later and later[0]["next"]:
         upcoming = {"name": later[0]["next"]["block_name"], "starts_at": later[0]["next"]["starts_at"]}
-    checked_in = db.execute("SELECT count(*) FROM presence").fetchone()[0]
+    checked_in = db.execute("SELECT count(*) FROM presence JOIN attendees ON attendees.id = presence.attendee_id "
+                            "WHERE attendees.event_id = ?", [db.event_id]).fetchone()[0]
     return {
         "block": block,
         "now_rooms": now_rooms,
@@ -368,8 +371,8 @@ def nearest_with_places(db, event, full_room_id, now=None, *, due=frozenset()):
     if target is not None:
         block_start = target["starts_at"]
     else:
-        row = db.execute("SELECT min(starts_at) FROM blocks WHERE ends_at > ?", [clock]).fetchone()
-        block_start = row[0] if row else None
+        block_start = db.execute("SELECT min(starts_at) FROM blocks WHERE ends_at > ? AND event_id = ?",
+                                 [clock, db.event_id]).fetchone()[0]
     if block_start is None:
         return None
     rows = db.query(
@@ -379,8 +382,8 @@ def nearest_with_places(db, event, full_room_id, now=None, *, due=frozenset()):
            FROM sessions JOIN rooms ON rooms.id = sessions.room_id
            JOIN blocks ON blocks.id = sessions.block_id
            LEFT JOIN occupancy ON occupancy.room_id = rooms.id
-           WHERE rooms.id != ? AND sessions.kind IN ('session', 'plenary') AND blocks.starts_at = ?""",
-        [full_room_id, block_start],
+           WHERE rooms.id != ? AND sessions.kind IN ('session', 'plenary') AND blocks.starts_at = ? AND blocks.event_id = ?""",
+        [full_room_id, block_start, db.event_id],
     )
     candidates = []
     for row in rows:

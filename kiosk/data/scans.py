@@ -107,8 +107,8 @@ def _attendee_as_badge(db, attendee_id):
             """SELECT badges.id AS badge_id, badges.code, badges.short_code, badges.replaced_at,
                       attendees.id AS attendee_id, attendees.name, attendees.organisation, attendees.role, attendees.status
                FROM attendees LEFT JOIN badges ON badges.attendee_id = attendees.id AND badges.replaced_at IS NULL
-               WHERE attendees.id = ?""",
-            [attendee_id],
+               WHERE attendees.id = ? AND attendees.event_id = ?""",
+            [attendee_id, db.event_id],
         )
     )
     return rows[0] if rows else None
@@ -160,8 +160,11 @@ def _room_state(db, room_id):
 def undo_scan(db, scan_id, *, user_id=None, station_id=None):
     """Take back a check-in (or a room entry) by appending an undo; returns the undo row's id or None."""
     with immediate(db):
+        # Only a scan of DB's event: its attendee's (a check-in always has one).
         target = db.execute(
-            "SELECT id, attendee_id, room_id, outcome, kind FROM scans WHERE id = ?", [scan_id]
+            """SELECT id, attendee_id, room_id, outcome, kind FROM scans
+               WHERE id = ? AND EXISTS (SELECT 1 FROM attendees WHERE attendees.id = scans.attendee_id
+                                         AND attendees.event_id = ?)""", [scan_id, db.event_id]
         ).fetchone()
         if target is None or target[3] != Outcome.CHECKED_IN or target[4] != "scan":
             return None

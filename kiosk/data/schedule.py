@@ -24,7 +24,8 @@ def block_at(db, event, now=None):
     clock, on_day = event_clock(event, now)
     if not on_day:
         return None
-    rows = list(db.query("SELECT * FROM blocks WHERE starts_at <= ? AND ends_at > ? ORDER BY starts_at LIMIT 1", [clock, clock]))
+    rows = list(db.query("SELECT * FROM blocks WHERE starts_at <= ? AND ends_at > ? AND event_id = ? ORDER BY starts_at LIMIT 1",
+                         [clock, clock, db.event_id]))
     return rows[0] if rows else None
 
 
@@ -43,9 +44,9 @@ def room_sessions(db, room_id, event, now=None):
 def sessions_by_room(db, event, now=None, *, room_id=None):
     """{room_id: (current, next)} for every room with a session still to come or running, in one read."""
     clock, on_day = event_clock(event, now)
-    where, params = "sessions.room_id IS NOT NULL AND blocks.ends_at > ?", [clock]
+    where, params = "sessions.room_id IS NOT NULL AND blocks.ends_at > ? AND blocks.event_id = ?", [clock, db.event_id]
     if room_id is not None:
-        where, params = "sessions.room_id = ? AND blocks.ends_at > ?", [room_id, clock]
+        where, params = "sessions.room_id = ? AND blocks.ends_at > ? AND blocks.event_id = ?", [room_id, clock, db.event_id]
     rows = db.query(
         f"""SELECT {SESSION_COLUMNS} FROM sessions JOIN blocks ON blocks.id = sessions.block_id
             WHERE {where} ORDER BY blocks.starts_at, sessions.id""",
@@ -68,8 +69,8 @@ def get_session(db, session_id):
         db.query(
             f"""SELECT {SESSION_COLUMNS}, rooms.name AS room_name, rooms.capacity AS room_capacity
                 FROM sessions JOIN blocks ON blocks.id = sessions.block_id
-                LEFT JOIN rooms ON rooms.id = sessions.room_id WHERE sessions.id = ?""",
-            [session_id],
+                LEFT JOIN rooms ON rooms.id = sessions.room_id WHERE sessions.id = ? AND blocks.event_id = ?""",
+            [session_id, db.event_id],
         )
     )
     return rows[0] if rows else None
@@ -79,8 +80,8 @@ def get_session(db, session_id):
 # Only ever filled from what a committed read saw, so a rolled-back clear is retried.
 _cleared_after = set()
 _cleared_lock = threading.Lock()
-_quiet = {}  # database file -> (event date, minute) at which no clear was due
-# database file -> ((event date, minute, newest scan id), due): until a writer records the clears,
+_quiet = {}  # (database file, event id) -> (event date, minute) at which no clear was due
+# (database file, event id) -> ((event date, minute, newest scan id), due): until a writer records the clears,
 # every poll asks what is due; only a new scan (a clear is one) or a new minute changes the answer.
 _due_seen = {}
 
@@ -96,7 +97,7 @@ def due_clears(db, now=None):
     if event is None:
         return []
     clock, _on_day = event_clock(event, now)
-    database = db.execute("PRAGMA database_list").fetchone()[2]
+    database = (db.execute("PRAGMA database_list").fetchone()[2], event["id"])
     # Which blocks have ended changes only when the clock's minute does; clears are never
     # taken back. So "nothing due" holds for the rest of the minute.
     quiet_key = (event["date"], clock)
@@ -117,8 +118,8 @@ def due_clears(db, now=None):
 def _find_due(db, event, clock, database):
     ended = db.execute(
         """SELECT sessions.room_id, max(blocks.ends_at) FROM sessions JOIN blocks ON blocks.id = sessions.block_id
-           WHERE sessions.room_id IS NOT NULL AND blocks.ends_at <= ? GROUP BY sessions.room_id""",
-        [clock],
+           WHERE sessions.room_id IS NOT NULL AND blocks.ends_at <= ? AND blocks.event_id = ? GROUP BY sessions.room_id""",
+        [clock, event["id"]],
     ).fetchall()
     due = []
     for room_id, ends_at in ended:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
-from kiosk.data.accounts import AccountError, hash_token
+from kiosk.data.accounts import AccountError, hash_token, host_event
 from kiosk.data.audit import record
 from kiosk.db import immediate, now_utc, one
 
@@ -20,6 +20,7 @@ def list_staff(db):
     return list(
         db.query(
             """SELECT users.id, users.email, users.role, users.created_at, users.last_login_at, users.disabled_at,
+                      users.event_id,
                       users.password_hash = ? AS invited,
                       EXISTS (SELECT 1 FROM user_links WHERE user_links.user_id = users.id AND used_at IS NULL
                               AND expires_at > ?) AS link_open
@@ -60,7 +61,8 @@ def invite(db, email, role, *, actor):
         if db.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
             raise AccountError(_("a user with e-mail %(email)s exists already", email=email))
         user_id = db["users"].insert(
-            {"email": email, "password_hash": UNUSABLE_PASSWORD, "role": role, "created_at": now_utc()}
+            {"email": email, "password_hash": UNUSABLE_PASSWORD, "role": role, "created_at": now_utc(),
+             "event_id": host_event(db) if role == "host" else None}
         ).last_pk
         secret = _new_link(db, user_id)
         record(db, actor, "invite user", f"{email} ({role})")

@@ -38,8 +38,8 @@ def session_windows(db, event):
     """[(room_id, starts, ends, session_id)] of every session in a room, as stored UTC timestamps."""
     rows = db.execute(
         """SELECT sessions.room_id, blocks.starts_at, blocks.ends_at, sessions.id FROM sessions
-           JOIN blocks ON blocks.id = sessions.block_id WHERE sessions.room_id IS NOT NULL
-           ORDER BY blocks.starts_at, sessions.id"""
+           JOIN blocks ON blocks.id = sessions.block_id WHERE sessions.room_id IS NOT NULL AND blocks.event_id = ?
+           ORDER BY blocks.starts_at, sessions.id""", [db.event_id]
     ).fetchall()
     return [(room, block_time_utc(event, start), block_time_utc(event, end), session) for room, start, end, session in rows]
 
@@ -50,7 +50,8 @@ def replayed_day(db, event, now_iso, registrations):
     REGISTRATIONS is (version, load): LOAD() gives the registered attendees' organisations and
     choices (kiosk.data.reports.registrations), read again only when VERSION changes.
     """
-    database = db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(db)}"
+    # One replay per database and event: each event's day is its own scans.
+    database = (db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(db)}", db.event_id)
     windows = session_windows(db, event) if event else []
     key = (database, event and (event["date"], event["timezone"]), tuple(windows))
     with _days_lock:
@@ -67,12 +68,21 @@ def replayed_day(db, event, now_iso, registrations):
     return day
 
 
+# A scan belongs to the event of its room or its attendee (anonymous counts and clears have a room, an
+# undo both its target's); scans with neither (an unknown code at an entrance) change no figure.
+# Correlated lookups by primary key, not IN (subquery): a catch-up reads few new scans, and an IN list
+# would first collect every attendee of the event.
+IN_EVENT = """(EXISTS (SELECT 1 FROM rooms WHERE rooms.id = scans.room_id AND rooms.event_id = :event)
+                OR EXISTS (SELECT 1 FROM attendees WHERE attendees.id = scans.attendee_id AND attendees.event_id = :event))"""
+
+
 class Day:
     """One database's day, replayed so far: counts per room over time, arrivals, session attendance."""
 
     def __init__(self, source, key, windows):
         self.key, self.lock, self.window_list = key, threading.Lock(), windows
         self.version, self.organisation_of, self.chose = None, {}, {}
+        self.event_id = key[0][1]
         self._start(source)
 
     def _start(self, source):
@@ -114,8 +124,9 @@ class Day:
             self._start(source)  # the history shrank (the event was rebuilt): start over
         if newest and newest > self.last_id:
             rows = source.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM scans WHERE id > ? AND id <= ? AND {EFFECTIVE} ORDER BY created_at, id",
-                [self.last_id, newest],
+                f"""SELECT {', '.join(COLUMNS)} FROM scans WHERE id > :last AND id <= :newest AND {EFFECTIVE}
+                    AND {IN_EVENT} ORDER BY created_at, id""",
+                {"last": self.last_id, "newest": newest, "event": self.event_id},
             ).fetchall()
             for row in rows:
                 self._apply(source, dict(zip(COLUMNS, row)))

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kiosk.data import event as data
+from kiosk.data import events as events_data
 
 LANGUAGES = ("nl", "en")
 MAX_LENGTHS = {"name": 120, "venue": 200, "address": 300, "badge_header": 60}
@@ -99,6 +100,12 @@ def timezone_names():
 def create(db, fields, *, actor):
     """Create the event from FIELDS; raises EventError, or returns False when there is one already."""
     return data.create_event(db, clean(fields), actor=actor)
+
+
+def add(db, fields, *, actor, copy_from=None):
+    """Add another event from FIELDS (with COPY_FROM: an earlier event's program and settings); raises
+    EventError, returns the new id, or None when COPY_FROM is no event."""
+    return events_data.new_event(db, clean(fields), actor=actor, copy_from=copy_from)
 
 
 def update(db, fields, *, actor):

@@ -23,7 +23,7 @@ from kiosk.data import people as people_data
 from kiosk.data import registration as data
 from kiosk.data.event import event_zone, get_event
 from kiosk.data.rooms import places_of
-from kiosk.db import get_db, immediate
+from kiosk.db import get_db, immediate, use_event
 from kiosk.imports.attendees import EMAIL_RE
 from kiosk.imports.names import split_name
 from kiosk.mail.outbox import queue_ticket
@@ -192,7 +192,11 @@ def owner(token):
     """The attendee a personal link's TOKEN opens (with the link's language), or None."""
     if not token or len(token) > 100:
         return None
-    return data.link_owner(get_db(), hashlib.sha256(token.encode()).hexdigest())
+    db = get_db()
+    found = data.link_owner(db, hashlib.sha256(token.encode()).hexdigest())
+    if found is not None:
+        use_event(db, found["event_id"])  # the rest of the request is about the registrant's own event
+    return found
 
 
 def waiting_owner(token):

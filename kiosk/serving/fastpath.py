@@ -1,18 +1,19 @@
 """A scanner app's scan, answered without Flask's request machinery and committed in batches."""
 
+from flask import g
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
-from kiosk.accounts.access import API_REFUSAL, bearer_token
+from kiosk.accounts.access import API_ARCHIVED, API_REFUSAL, bearer_token
 from kiosk.accounts.limits import client_key
 from kiosk.api.views import (
     MAX_SCAN_BODY, SCANS_PATH, TOO_MANY_GUESSES, http_error_answer, read_scan_body, scan_answer,
 )
 from kiosk.checkin.messages import with_message
-from kiosk.checkin.service import TooManyAttempts
+from kiosk.checkin.service import EventArchived, TooManyAttempts
 from kiosk.checkin.service import record
 from kiosk.data.accounts import station_for_token
-from kiosk.db import WriterBusy, get_db, immediate, savepoint
+from kiosk.db import WriterBusy, get_db, immediate, savepoint, use_event
 from kiosk.serving.batches import PendingScan, ScanBatches
 from kiosk.serving.bodies import stated_length
 from kiosk.serving.stations import PairedStations
@@ -108,6 +109,8 @@ class ScanFastPath:
                             scan.result = record(station, client=scan.client, **fields)
                         except TooManyAttempts:
                             scan.status, scan.answer = TOO_MANY_GUESSES
+                        except EventArchived:
+                            scan.status, scan.answer = 409, API_ARCHIVED
                     if step.error is not None:
                         self._fail(scan, step.error)
         except WriterBusy:  # another writer held the database past the deadline: nothing was written
@@ -125,9 +128,15 @@ class ScanFastPath:
 
     def _answer(self, recording):
         """The API's answer for each recorded scan, with its sentence in its station's language."""
+        db = get_db()
         for scan, station, _fields in recording:
             if scan.status is None:
                 try:
+                    # One batch holds several stations' scans, maybe of several events: each sentence is
+                    # in its own station's event's language (kiosk.web.i18n.current_event reads it once).
+                    if station["event_id"] != db.event_id:
+                        use_event(db, station["event_id"])
+                        g.pop("event", None)
                     scan.status, scan.answer = 200, scan_answer(with_message(scan.result, station), station)
                 except Exception as exc:
                     self._fail(scan, exc)

@@ -9,7 +9,8 @@ next scan, which may be an hour later or never.
 import logging
 import threading
 
-from kiosk.db import get_db
+from kiosk.data.events import open_event_ids
+from kiosk.db import get_db, use_event
 from kiosk.rooms.service import empty_ended_rooms
 
 TICK_SECONDS = 30.0
@@ -18,9 +19,15 @@ log = logging.getLogger(__name__)
 
 
 def run_tick(app):
-    """Record the clears that are due now; the room ids emptied (every worker may call it: idempotent)."""
+    """Record the clears that are due now, in every event not archived (each has its own schedule); the room
+    ids emptied (every worker may call it: idempotent)."""
     with app.app_context():
-        return empty_ended_rooms(get_db())
+        db = get_db()
+        emptied = []
+        for event_id in open_event_ids(db):
+            use_event(db, event_id)
+            emptied += empty_ended_rooms(db)
+        return emptied
 
 
 def start_schedule_tick(app, every=TICK_SECONDS, stop=None):

@@ -4,11 +4,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from kiosk.accounts.access import actor_name, organiser_required, public, signed_in_user_id
+from kiosk.data import events as events_data
 from kiosk.data import staff as data
 from kiosk.data import tokens
 from kiosk.data.accounts import AccountError
 from kiosk.db import get_db
 from kiosk.stations.links import public_url
+from kiosk.web.ids import id_field
 from kiosk.web.rendering import render
 
 bp = Blueprint("staff", __name__)
@@ -23,7 +25,8 @@ def password_url(secret):
 @organiser_required
 def index():
     """Every account with its role and last login, and the form to invite one."""
-    return render("staff/index.html", users=data.list_staff(get_db()), me=signed_in_user_id())
+    db = get_db()
+    return render("staff/index.html", users=data.list_staff(db), me=signed_in_user_id(), events=events_data.list_events(db))
 
 
 @bp.post("/admin/staff")
@@ -138,3 +141,15 @@ def revoke_api_token(token_id):
     if tokens.revoke_token(get_db(), token_id, actor=actor_name()):
         flash(_("The token is revoked."), "success")
     return redirect(url_for("staff.api_tokens"), code=303)
+
+
+@bp.post("/admin/staff/<int:user_id>/event")
+@organiser_required
+def move(user_id):
+    """Make a host work for another event."""
+    event_id = id_field(request.form, "event_id")
+    if event_id is None or not events_data.move_host(get_db(), user_id, event_id, actor=actor_name()):
+        flash(_("This host cannot move to that event."), "error")
+    else:
+        flash(_("The host works for %(name)s now.", name=events_data.get(get_db(), event_id)["name"]), "success")
+    return redirect(url_for("staff.index"), code=303)

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from kiosk.accounts.access import STATION_COOKIE, actor_name, organiser_required, public
 from kiosk.data import accounts as data
+from kiosk.data import events as events_data
 from kiosk.data import rooms as rooms_data
 from kiosk.db import get_db
 from kiosk.stations.links import loopback_address, pairing_url, public_url, qr_svg
@@ -67,7 +68,8 @@ def edit(station_id):
     station = data.get_station(db, station_id)
     if station is None or station["revoked_at"]:
         abort(404)
-    return render("stations/edit.html", station=station, rooms=rooms_data.list_rooms(db))
+    return render("stations/edit.html", station=station, rooms=rooms_data.list_rooms(db),
+                  events=[event for event in events_data.list_events(db) if event["id"] != db.event_id])
 
 
 @bp.post("/admin/stations/<int:station_id>")
@@ -152,3 +154,19 @@ def pair_post(secret):
     )
     g.station = station
     return response
+
+
+@bp.post("/admin/stations/<int:station_id>/event")
+@organiser_required
+def move(station_id):
+    """Move a station to another event (a room door to the room of the same name there)."""
+    event_id = id_field(request.form, "event_id")
+    missing = events_data.move_station(get_db(), station_id, event_id, actor=actor_name()) if event_id else None
+    if missing is None:
+        flash(_("This station cannot move to that event (no such event, or a station of that name is there)."), "error")
+        return redirect(url_for("stations.index"), code=303)
+    if missing:
+        flash(_("That event has no room named %(room)s.", room=missing), "error")
+        return redirect(url_for("stations.edit", station_id=station_id), code=303)
+    flash(_("The station works for %(name)s now.", name=events_data.get(get_db(), event_id)["name"]), "success")
+    return redirect(url_for("stations.index"), code=303)

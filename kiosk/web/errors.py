@@ -13,6 +13,7 @@ def _titles():
         403: (_("No access to this page"), _("Your account or device may not open this page.")),
         404: (_("Page not found"), _("The address may be mistyped, or the page was removed.")),
         405: (_("This page cannot be opened like that"), _("Use the buttons and links on the pages instead.")),
+        409: (_("This cannot be changed"), ""),
         413: (_("The file is too large"), _("Choose a smaller file and try again.")),
         429: (_("Too many attempts"), _("Wait a minute, then try again.")),
         500: (_("Something went wrong on our side"), _("Try again in a moment. If it keeps happening, tell the organiser.")),

@@ -60,6 +60,7 @@ def template_helpers():
         "current_language": lambda: str(get_locale() or "nl"),
         "event": _event,
         "event_name": lambda: (_event() or {}).get("name", "Kiosk"),
+        "event_archived": lambda: bool((_event() or {}).get("archived_at")),
         "event_logo": lambda: logo_version(get_db()),
         "outcome_label": outcome_label,
         "Outcome": Outcome,
