@@ -13,7 +13,7 @@ from kiosk.data import events
 from kiosk.data import rooms as rooms_data
 from kiosk.data import scans as scans_data
 from kiosk.data.badges import issue_badge
-from kiosk.db import connect, current_event_id, get_db, migrate, migrations, use_event
+from kiosk.db import connect, current_event_id, get_db, immediate, migrate, migrations, use_event
 from kiosk.outcomes import Outcome
 from kiosk.reports import service as reports
 from kiosk.serving import install
@@ -400,3 +400,25 @@ def test_a_personal_link_opens_its_own_events_registration_and_an_undo_stays_in_
     assert scans_data.undo_scan(demo_db, scan) is None  # not from event 1's side
     use_event(demo_db, event2["id"])
     assert scans_data.undo_scan(demo_db, scan) is not None
+
+
+def test_a_ticket_is_about_its_attendees_event_whichever_is_current_when_it_is_sent(demo_app, demo_db):
+    from email import message_from_bytes, policy
+
+    from kiosk.data import outbox as outbox_data
+    from kiosk.mail import outbox
+
+    attendee = first_badge(demo_db)[1]
+    use_event(demo_db, 1)
+    with demo_app.test_request_context("/"), immediate(demo_db):
+        outbox.queue_ticket(demo_db, attendee)
+    second_event(demo_db)  # now the install's current event, as the sender sees it
+    row = outbox_data.due(demo_db, ignore_backoff=True)[-1]
+    with demo_app.test_request_context("/"):
+        sender_db = get_db()
+        raw = outbox.build(sender_db, row)
+        assert sender_db.event_id == 2  # the sender's own event again
+    mail = message_from_bytes(raw, policy=policy.default)
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Tweede ambtelijke netwerkdag G40" in mail["Subject"] + text and "G40 voorjaar" not in mail["Subject"] + text
+    assert demo_db.execute("SELECT name FROM attendees WHERE id = ?", [attendee]).fetchone()[0] in text

@@ -123,6 +123,12 @@ def arrivals(db):
     return {"registered": totals[0], "checked_in": totals[1], "per_organisation": per_organisation, "latest": latest}
 
 
+def event_of(db, attendee_id):
+    """The id of ATTENDEE_ID's event (of any event), or None when there is no such attendee."""
+    row = db.execute("SELECT event_id FROM attendees WHERE id = ?", [attendee_id]).fetchone()
+    return row[0] if row else None
+
+
 def summary_with_email(db, attendee_id):
     """ATTENDEE_ID's id, name, e-mail, organisation and status, or None."""
     return one(db, "SELECT id, name, email, organisation, status FROM attendees WHERE id = ? AND event_id = ?",

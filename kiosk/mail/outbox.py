@@ -19,7 +19,7 @@ from kiosk.data import registration as registration_data
 from kiosk.data.badges import current_badge
 from kiosk.data.event import get_event
 from kiosk.data.rooms import list_blocks
-from kiosk.db import immediate
+from kiosk.db import immediate, use_event
 from kiosk.mail import message
 from kiosk.stations.links import public_url
 
@@ -94,9 +94,21 @@ def resend(db, message_id, *, actor):
 
 
 def build(db, row):
-    """ROW's bytes: built now (and kept) when the row has none yet. Raises message.BadAddress."""
+    """ROW's bytes: built now (and kept) when the row has none yet. Raises message.BadAddress.
+
+    About its attendee's event, whichever event is current where it is sent from (the outbox is the install's).
+    """
     if row["message"] is not None:
         return row["message"]
+    previous = db.event_id
+    use_event(db, attendees_data.event_of(db, row["attendee_id"]) if row["attendee_id"] else None)
+    try:
+        return _build(db, row)
+    finally:
+        use_event(db, previous)
+
+
+def _build(db, row):
     event = get_event(db) or {"name": "Kiosk", "date": "1970-01-01", "timezone": "UTC"}
     if row["kind"] == "waiting":
         subject, raw = message.waiting(dict(row, detail=json.loads(row["detail"] or "{}")), event,
