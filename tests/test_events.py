@@ -67,7 +67,7 @@ def old_db(tmp_path):
 
 def test_a_single_event_database_migrates_with_everything_in_event_1(old_db):
     before = schema(old_db, EVENT_TABLES)
-    migrate(old_db)
+    migrations.apply(old_db, stop_before="m0015_attendee_indexes_per_event")  # m0014's rebuild alone
     after = schema(old_db, EVENT_TABLES)
     for table in EVENT_TABLES:
         create_before, indexes_before, keys_before = before[table]
@@ -88,6 +88,15 @@ def test_a_single_event_database_migrates_with_everything_in_event_1(old_db):
     assert event_data.get_event(old_db)["name"] == "G40 dag"
     assert [room["name"] for room in rooms_data.list_rooms(old_db)] == ["Raadzaal"]
     assert attendees_data.count(old_db) == 2
+    # m0015: search and the attendee list walk one event's people in order, on indexes led by event_id.
+    migrate(old_db)
+    indexes = dict(old_db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'attendees'"))
+    assert "attendees(event_id, last_name, first_name, id, search_text)" in indexes["attendees_name_search"]
+    assert "attendees(event_id, organisation, last_name, first_name, id)" in indexes["attendees_organisation"]
+    plan = " ".join(row[3] for row in old_db.execute(
+        """EXPLAIN QUERY PLAN SELECT id FROM attendees WHERE event_id = 1 AND search_text LIKE '%a%'
+           ORDER BY last_name, first_name, id LIMIT 50"""))
+    assert "COVERING INDEX attendees_name_search" in plan and "TEMP B-TREE" not in plan
 
 
 def test_rooms_before_any_event_belong_to_the_unnamed_first_event_until_it_is_created(tmp_path):

@@ -182,3 +182,20 @@ def _to_several_events(db):
             event_id INTEGER NOT NULL REFERENCES event(id)
         )"""
     )
+
+
+@migrations()
+def m0015_attendee_indexes_per_event(db):
+    # Search and the attendee list read one event's people in name (or organisation) order and stop
+    # at the first page. Their indexes lead with event_id, so `event_id = ?` keeps them walking one
+    # index in order, reading search_text from the index itself: with the event filter on the old
+    # indexes, SQLite read every attendee and sorted them (search at 50,000 attendees 2.2 -> 17 ms,
+    # ./dev bench).
+    db.executescript(
+        """
+        DROP INDEX attendees_name_search;
+        CREATE INDEX attendees_name_search ON attendees(event_id, last_name, first_name, id, search_text);
+        DROP INDEX attendees_organisation;
+        CREATE INDEX attendees_organisation ON attendees(event_id, organisation, last_name, first_name, id);
+        """
+    )
