@@ -115,7 +115,12 @@ def chosen_count(db, session_id):
 def insert_attendee(db, values):
     """Add an attendee from VALUES (name parts, name, email, organisation, role, registration_id, status); the id."""
     now = now_utc()
-    return db["attendees"].insert(dict(values, event_id=db.event_id, extra="{}", created_at=now, updated_at=now)).last_pk
+    row = dict(values, event_id=db.event_id, extra="{}", created_at=now, updated_at=now)
+    # Plain SQL, not sqlite-utils' insert: that looks the table up in sqlite_master three times and
+    # wraps the row in a savepoint, all while the caller holds the write lock.
+    return db.execute(
+        f"INSERT INTO attendees ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+    ).lastrowid
 
 
 def update_attendee(db, attendee_id, values):
