@@ -131,17 +131,7 @@ def sessions_for_choice(db):
            WHERE attendees.status = 'cancelled' GROUP BY choices.session_id"""
     ).fetchall():
         chosen[session_id] -= cancelled
-    sessions = list(
-        db.query(
-            """SELECT sessions.id, sessions.block_id, sessions.title, sessions.kind, sessions.place_limit,
-                      rooms.capacity AS room_capacity, blocks.name AS block_name, blocks.starts_at
-               FROM sessions JOIN blocks ON blocks.id = sessions.block_id
-               LEFT JOIN rooms ON rooms.id = sessions.room_id
-               WHERE blocks.event_id = ?
-               ORDER BY blocks.starts_at, blocks.id, sessions.title""", [db.event_id]
-        )
-    )
-    return [dict(session, registered=chosen.get(session["id"], 0)) for session in sessions]
+    return [dict(session, registered=chosen.get(session["id"], 0)) for session in session_rows(db)]
 
 
 def choices_of(db, attendee_id):

@@ -113,14 +113,9 @@ def place_in_line(db, session, entry_id):
 def leave(entry_id, db, *, link_id=None, attendee_id=None, actor):
     """The person waiting takes ENTRY_ID off its list: theirs when made with their LINK_ID or of their
     ATTENDEE_ID. False when it is not theirs or no longer waiting. Nobody held a place: nothing to promote."""
-    with immediate(db):
-        entry = data.waiting_entry(db, entry_id)
-        if entry is None or not ((link_id is not None and entry["link_id"] == link_id)
-                                 or (attendee_id is not None and entry["attendee_id"] == attendee_id)):
-            return False
-        data.close_entry(db, entry_id, promoted=False)
-        audit.record(db, actor, "waiting.leave", f"{entry_id} ({entry['name']}, {entry['title']})")
-    return True
+    return _take_off(entry_id, db, actor=actor, action="waiting.leave", allowed=lambda entry: (
+        (link_id is not None and entry["link_id"] == link_id)
+        or (attendee_id is not None and entry["attendee_id"] == attendee_id)))
 
 
 def promote_by_hand(entry_id, db, *, actor):
@@ -148,11 +143,16 @@ def move(entry_id, direction, db, *, actor):
 
 
 def remove(entry_id, db, *, actor):
-    """Take ENTRY_ID off its waiting list."""
+    """An organiser takes ENTRY_ID off its waiting list."""
+    return _take_off(entry_id, db, actor=actor, action="waiting.remove")
+
+
+def _take_off(entry_id, db, *, actor, action, allowed=lambda entry: True):
+    """Close ENTRY_ID when it is still waiting and ALLOWED(entry); False otherwise."""
     with immediate(db):
         entry = data.waiting_entry(db, entry_id)
-        if entry is None:
+        if entry is None or not allowed(entry):
             return False
         data.close_entry(db, entry_id, promoted=False)
-        audit.record(db, actor, "waiting.remove", f"{entry_id} ({entry['name']}, {entry['title']})")
+        audit.record(db, actor, action, f"{entry_id} ({entry['name']}, {entry['title']})")
     return True
