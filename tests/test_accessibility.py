@@ -392,7 +392,9 @@ def test_reflow_at_320_px_without_sideways_scrolling(server, chromium):
     login(page, server.url, *ORGANISER)
     problems = []
     for url in ("/", "/rooms/", "/rooms/wall", f"/rooms/{server.door_room[0]}", "/badges/", "/admin/attendees",
-                "/admin/attendees/1", "/admin/stations", "/admin/program", "/admin/import"):
+                "/admin/attendees/1", "/admin/stations", "/admin/program", "/admin/import", "/admin/event",
+                "/admin/events", "/admin/staff", "/admin/waiting", "/admin/outbox", "/report", "/register",
+                *server.personal):
         page.goto(server.url + url)
         page.wait_for_timeout(80)
         page.screenshot(path=str(SHOTS / f"reflow-320{url.replace('/', '_')}.png"))
