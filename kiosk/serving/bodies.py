@@ -2,6 +2,7 @@
 
 import collections
 import json
+import os
 import socket
 import struct
 import tempfile
@@ -31,22 +32,27 @@ class BodyGate:
     threads, and waits for a body without any time limit, so a body that comes slowly (an
     import over the venue's Wi-Fi) or never (a tablet that lost the network, or someone who
     means it) holds that thread. Read inside one of admission's places, a never-finished
-    chunked body stopped every page of a worker. Here the body is read first, by a reader
-    thread of its own, while the request's thread waits at most DEADLINE seconds; then the
-    silent connection is shut for reading, which ends the reader, and answered 408.
-    An address with PER_CLIENT bodies still coming waits up to QUEUE_SECONDS for one of them
-    to finish, then is answered 429, so one client
-    holds at most PER_CLIENT of the worker's threads, for at most DEADLINE seconds, and the
-    others stay for scans and pages. tests/test_hardening_serving.py measures it on `kiosk
-    serve`; benchmarks/run.py shows that check-ins do not pay for it.
+    chunked body stopped every page of a worker. Here the request's thread reads the body
+    first, outside the places, while one watcher thread per worker looks out for bodies past
+    DEADLINE seconds: it shuts such a silent connection for reading, which ends the read, and
+    the request is answered 408. An address with PER_CLIENT bodies still coming waits up to
+    QUEUE_SECONDS for one of them to finish, then is answered 429, so one client holds at most
+    PER_CLIENT of the worker's threads, for at most DEADLINE seconds, and the others stay for
+    scans and pages. tests/test_hardening_serving.py measures it on `kiosk serve`;
+    benchmarks/run.py shows that check-ins do not pay for it, and its API figure what a
+    request with a body does (a reader thread of its own per body, the earlier way, cost
+    every such request about 0.4 ms of processor time).
     """
 
     def __init__(self, *, limit, deadline, per_client):
         self.limit, self.deadline, self.per_client = limit, deadline, per_client
         self.lock = threading.Lock()
         self.body_done = threading.Condition(self.lock)
-        self.coming = collections.Counter()  # address -> bodies being read, abandoned readers too
+        self.coming = collections.Counter()  # address -> bodies being read
         self.handling = collections.Counter()  # address -> requests past their body, in the app
+        self.readings = set()  # the bodies being read now, for the watcher
+        self.watcher_pid = None  # the process whose watcher thread runs (none survives a fork)
+        self.watcher_idle = False
 
     def read_first(self, environ):
         """Read ENVIRON's body now; returns (the file it was read into or None, a refusal or None).
@@ -58,23 +64,20 @@ class BodyGate:
         if length == 0:
             return None, None
         address = environ.get("REMOTE_ADDR", "")
+        started = time.monotonic()
+        reading = BodyReading(environ["wsgi.input"], length, self.limit, started + self.deadline,
+                              address=address, port=int(environ.get("SERVER_PORT") or 0), started=started)
         with self.lock:
             if not self.body_done.wait_for(lambda: self.coming[address] < self.per_client, QUEUE_SECONDS):
                 return None, refusal(429, f"at most {self.per_client} requests with a body at once from one address")
             self.coming[address] += 1
-        started = time.monotonic()
-        reading = BodyReading(environ["wsgi.input"], length, self.limit, started + self.deadline,
-                              finished=lambda: self._finished(address))
-        threading.Thread(target=reading.run, name="kiosk-body", daemon=True).start()
-        if not reading.done.wait(self.deadline):
-            # granian's thread must not leave while the reader waits inside granian's read: it
-            # would then wait for the body holding the GIL, and the whole worker stops. So the
-            # silent connection is shut, which ends the read, and only then is 408 answered.
-            reading.abandoned = True
-            port = int(environ.get("SERVER_PORT") or 0)
-            while not reading.done.wait(SWEEP_SECONDS):
-                self._close_stalled(address, port, started)
-            reading.body.close()  # the reader is done, and nobody reads what came
+            self._watch(reading)
+        try:
+            reading.run()
+        finally:
+            self._finished(reading)
+        if reading.overdue:
+            reading.body.close()  # nobody reads what came
             return None, refusal(408, f"the request's body did not arrive within {self.deadline:g} seconds")
         reading.body.seek(0)
         environ["wsgi.input"] = reading.body
@@ -82,12 +85,38 @@ class BodyGate:
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         return reading.body, None
 
-    def _finished(self, address):
-        with self.lock:
-            self.coming[address] -= 1
-            if not self.coming[address]:
-                del self.coming[address]
+    def _watch(self, reading):
+        """Hand READING to the watcher (under self.lock), starting one in this process if none runs."""
+        self.readings.add(reading)
+        if self.watcher_pid != os.getpid():
+            self.watcher_pid, self.watcher_idle = os.getpid(), False
+            threading.Thread(target=self._watch_overdue, name="kiosk-body-watch", daemon=True).start()
+        elif self.watcher_idle:
+            self.watcher_idle = False
             self.body_done.notify_all()
+
+    def _finished(self, reading):
+        with self.lock:
+            self.readings.discard(reading)
+            self.coming[reading.address] -= 1
+            if not self.coming[reading.address]:
+                del self.coming[reading.address]
+            self.body_done.notify_all()
+
+    def _watch_overdue(self):
+        """The watcher: every SWEEP_SECONDS while bodies are being read, the ones past their
+        deadline are marked overdue and their silent connections shut; idle while none are."""
+        while True:
+            with self.lock:
+                while not self.readings:
+                    self.watcher_idle = True
+                    self.body_done.wait()
+                now = time.monotonic()
+                overdue = [reading for reading in self.readings if reading.deadline_at <= now]
+            for reading in overdue:
+                reading.overdue = True
+                self._close_stalled(reading.address, reading.port, reading.started)
+            time.sleep(SWEEP_SECONDS)
 
     def enter(self, address):
         """Count a request from ADDRESS as being answered: its connection is not to be shut."""
@@ -124,21 +153,25 @@ class BodyGate:
 
 
 class BodyReading:
-    """One body read into a file by a thread of its own, LENGTH bytes or TO_ITS_END."""
+    """One body read into a file, LENGTH bytes or TO_ITS_END, until DEADLINE_AT (monotonic)."""
 
-    def __init__(self, source, length, limit, deadline_at, finished):
+    def __init__(self, source, length, limit, deadline_at, *, address="", port=0, started=0.0):
         self.source, self.length, self.limit, self.deadline_at = source, length, limit, deadline_at
-        self.finished = finished
+        self.address, self.port, self.started = address, port, started
         self.body = tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY)
         self.size = 0
-        self.done = threading.Event()
-        self.abandoned = False  # answered 408: the reader stops at its next piece
+        # Past the deadline before the body was whole: the watcher shut its connection, or it
+        # trickled in too slowly. The request is answered 408.
+        self.overdue = False
 
     def run(self):
         # A chunked body is read one byte past the limit, so werkzeug sees it is too large.
         remaining = self.length if self.length != TO_ITS_END else (self.limit or 1 << 40) + 1
         try:
-            while remaining > 0 and not self.abandoned and time.monotonic() < self.deadline_at:
+            while remaining > 0 and not self.overdue:
+                if time.monotonic() >= self.deadline_at:
+                    self.overdue = True
+                    break
                 chunk = self.source.read(min(remaining, BODY_CHUNK))
                 if not chunk:  # the client went away: werkzeug finds the body cut short
                     break
@@ -147,9 +180,6 @@ class BodyReading:
                 remaining -= len(chunk)
         except Exception:  # noqa: BLE001 - a connection broken mid-body: the body is as far as it came
             pass
-        finally:
-            self.done.set()
-            self.finished()
 
 
 TO_ITS_END = -1  # a chunked body: its length is known when it ends
