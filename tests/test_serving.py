@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from kiosk import serving
 from kiosk.serving import server
-from kiosk.serving.admission import Admission
+from kiosk.serving.admission import Admission, Places
 from kiosk.serving.bodies import BodyGate
 from kiosk.serving.checkpointer import next_checkpoint_wait
 from kiosk.serving.fastpath import ScanFastPath
@@ -331,3 +331,26 @@ def test_the_checkpointer_waits_longer_in_a_pause_and_comes_back_soon_when_write
     assert wait(0.5, (0, 14, 14), (0, 120, 120)) == 0.025  # the WAL started over with new writes
     assert wait(0.5, None, (0, 120, 120)) == 0.025  # busy: try again soon
     assert wait(0.5, (1, -1, -1), (1, -1, -1)) == 0.025
+
+
+def test_a_place_let_go_goes_to_the_longest_waiter_not_a_newcomer():
+    """Under load a request that just arrived must not take the place a waiting one was given:
+    with threading.Semaphore it could, and the loser waited again at the back of the queue."""
+    places = Places(1)
+    entered = []
+    places.__enter__()  # the one place is taken
+
+    def waiter():
+        with places:
+            entered.append("waiter")
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not places.waiting and time.monotonic() < deadline:
+        time.sleep(0.001)
+    places.__exit__(None, None, None)
+    with places:  # a newcomer, asking at once while the waiter has not yet woken
+        entered.append("newcomer")
+    thread.join(5)
+    assert entered == ["waiter", "newcomer"]
