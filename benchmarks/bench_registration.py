@@ -11,7 +11,6 @@ given, everyone else is offered the waiting list.
 
 import argparse
 import http.client
-import multiprocessing
 import os
 import re
 import sqlite3
@@ -19,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -27,7 +25,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import loadgen  # noqa: E402
 from kiosk import create_app, demo  # noqa: E402
 from kiosk.db import connect, migrate  # noqa: E402
 from kiosk.mail import sender  # noqa: E402
@@ -70,62 +70,47 @@ def start_server(tmp, db_path, port):
     raise RuntimeError("server did not start")
 
 
-def client(port, forms, results):
-    """One browser-like client: the page once (cookie, CSRF token), then each of FORMS posted in turn."""
+def browser_session(port):
+    """(cookie, CSRF token) of one browser that opened the form: each client signs up as its own browser."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     connection.request("GET", "/register")
     response = connection.getresponse()
     page = response.read().decode()
+    connection.close()
     cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
-    for form in forms:
-        body = urlencode(dict(form, csrf_token=token))
-        started = time.perf_counter()
-        connection.request("POST", "/register", body=body, headers=headers)
-        response = connection.getresponse()
-        text = response.read().decode()
-        elapsed = (time.perf_counter() - started) * 1000
-        outcome = "registered" if response.status == 303 else ("offered" if 'id="waitlist-offer"' in text else
-                                                               f"other {response.status}")
-        results.append((elapsed, outcome))
+    return cookie, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def _client_process(port, form_lists, queue):
-    """One load process: a thread per client (two processes, as benchmarks/loadgen.py, so one
-    process's GIL does not add to the latencies measured)."""
-    results = []
-    threads = [threading.Thread(target=client, args=(port, forms, results)) for forms in form_lists]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(300)
-    queue.put(results)
+def form_request(port, form, cookie, token):
+    """POST /register of FORM as a browser sends it, written out whole for benchmarks/loadgen.py."""
+    body = urlencode(dict(form, csrf_token=token)).encode()
+    head = (f"POST /register HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
 
 
-def registrations(port, block, session, count, processes=2):
-    """COUNT sign-ups through the form from CLIENTS clients at once; figures and outcomes."""
+def form_outcome(status, body):
+    """A sign-up's outcome: registered (the redirect to the ticket page), offered the waiting list, or None."""
+    if status == 303:
+        return "registered"
+    if status == 200 and b'id="waitlist-offer"' in body:
+        return "offered"
+    return None
+
+
+def registrations(port, block, session, count):
+    """COUNT sign-ups through the form from CLIENTS clients at once, in a closed loop
+    (benchmarks/loadgen.py: one event loop per load process, so the client's own threads add
+    nothing to a latency); figures and outcomes."""
     forms = [{"name": f"Bench Persoon {i}", "email": f"bench{i}@example.org", "organisation": "Bench",
               "consent": "yes", f"block-{block}": str(session)} for i in range(count)]
-    per_client = [forms[i::CLIENTS] for i in range(CLIENTS)]
-    queue = multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=_client_process, args=(port, per_client[p::processes], queue))
-               for p in range(processes)]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    results = []
-    for _worker in workers:
-        results += queue.get(timeout=600)
-    elapsed = time.perf_counter() - started
-    for worker in workers:
-        worker.join(30)
-    latencies = sorted(r[0] for r in results)
-    outcomes = {}
-    for _ms, outcome in results:
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    registered = sorted(r[0] for r in results if r[1] == "registered") or [0]
-    return {"throughput": len(results) / elapsed, "p50": statistics.median(latencies),
+    sessions = [browser_session(port) for _ in range(CLIENTS)]
+    requests = [[form_request(port, form, *sessions[c]) for form in forms[c::CLIENTS]] for c in range(CLIENTS)]
+    result = loadgen.run(port, [None], requests, path="/register", max_seconds=300, raw=True, classify=form_outcome)
+    latencies = sorted(ms * 1000 for ms in result["latencies"])
+    registered = sorted(ms * 1000 for ms in result["by_outcome"].get("registered", [])) or [0]
+    outcomes = dict(result["outcomes"], other=result["errors"])
+    return {"throughput": result["throughput"], "p50": statistics.median(latencies),
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "outcomes": outcomes,
             "p99_registered": registered[min(len(registered) - 1, int(len(registered) * 0.99))]}
 
@@ -191,7 +176,7 @@ def main(argv=None):
               f"p99 {figures['p99']:.1f} ms")
         print(f"registration outcomes: {figures['outcomes'].get('registered', 0)} registered, "
               f"{figures['outcomes'].get('offered', 0)} offered the waiting list, "
-              f"{sum(v for k, v in figures['outcomes'].items() if k.startswith('other'))} other; "
+              f"{figures['outcomes']['other']} other; "
               f"oversold {max(given - places, 0)} ({given} given of {places} places); "
               f"p99 of the registered alone {figures['p99_registered']:.1f} ms")
         waiting, sent, elapsed, received = mail_delivery(db_path, tmp)

@@ -14,6 +14,10 @@ Two ways to load the server:
   clients; a latency counts from when the request was due, so a slow answer that delays the
   next request is charged to it too (no coordinated omission).
 
+A body is a JSON object posted with a bearer token (the scan and organiser APIs), or a whole
+request already written out as bytes (a form with its cookie, say), and CLASSIFY says what an
+answer was: its outcome, or None for an error.
+
 Every run is bounded in requests and in seconds, and only ever connects to 127.0.0.1.
 """
 
@@ -26,12 +30,22 @@ import time
 
 
 def _request_bytes(port, path, token, body):
+    if isinstance(body, bytes):  # a request written out whole by the caller
+        return body
     payload = json.dumps(body).encode()
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
     )
     return head.encode() + payload
+
+
+def json_outcome(status, body):
+    """The API answers' classifier: a scan's outcome, the status of another answer (201: an
+    attendee added through the organiser API), or None (an error) unless 200 or 201."""
+    if status not in (200, 201):
+        return None
+    return json.loads(body).get("outcome", status)
 
 
 def _parse_response(buffer):
@@ -55,15 +69,15 @@ def _parse_response(buffer):
 class _Client:
     """One keep-alive connection and its requests."""
 
-    def __init__(self, port, path, token, bodies, interval, first_due):
-        self.port = port
+    def __init__(self, port, path, token, bodies, interval, first_due, classify):
+        self.port, self.classify = port, classify
         self.requests = [_request_bytes(port, path, token, body) for body in bodies]
         self.next = 0
         self.interval = interval
         self.due = first_due
         self.sent_at = None
         self.buffer = b""
-        self.latencies, self.errors, self.outcomes = [], 0, {}
+        self.latencies, self.labels, self.errors, self.outcomes = [], [], 0, {}
         self.sock = None
 
     def connect(self):
@@ -92,10 +106,11 @@ class _Client:
             return False
         status, body, self.buffer = parsed
         self.latencies.append(time.perf_counter() - self.sent_at)
-        if status not in (200, 201):  # 201: an attendee added through the organiser API
+        outcome = self.classify(status, body)
+        self.labels.append(outcome)
+        if outcome is None:
             self.errors += 1
         else:
-            outcome = json.loads(body).get("outcome")
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         self.next += 1
         self.sent_at = None
@@ -104,12 +119,12 @@ class _Client:
         return True
 
 
-def _drive(port, path, tokens, body_lists, first_dues, interval, deadline, queue):
-    """Drive these clients until they are done or DEADLINE passes; put (latencies, errors, outcomes)."""
+def _drive(port, path, tokens, body_lists, first_dues, interval, deadline, queue, classify):
+    """Drive these clients until they are done or DEADLINE passes; put (latencies, their outcomes, errors, outcomes)."""
     selector = selectors.DefaultSelector()
     clients = []
     for token, bodies, first_due in zip(tokens, body_lists, first_dues):
-        client = _Client(port, path, token, bodies, interval, first_due)
+        client = _Client(port, path, token, bodies, interval, first_due, classify)
         if not client.done:
             client.connect()
             selector.register(client.sock, selectors.EVENT_READ, client)
@@ -150,21 +165,23 @@ def _drive(port, path, tokens, body_lists, first_dues, interval, deadline, queue
                     selector.unregister(client.sock)
                 else:
                     waiting.append(client)
-    outcomes, errors, latencies = {}, 0, []
+    outcomes, errors, latencies, labels = {}, 0, [], []
     for client in clients:
         latencies.extend(client.latencies)
+        labels.extend(client.labels)
         errors += client.errors + len(client.requests) - client.next  # requests the deadline cut off count too
         for key, value in client.outcomes.items():
             outcomes[key] = outcomes.get(key, 0) + value
         client.sock.close()
-    queue.put((latencies, errors, outcomes))
+    queue.put((latencies, labels, errors, outcomes))
 
 
-def run(port, tokens, body_lists, *, path="/api/v1/scans", max_seconds=30, processes=2, rate=None, raw=False):
+def run(port, tokens, body_lists, *, path="/api/v1/scans", max_seconds=30, processes=2, rate=None, raw=False,
+        classify=json_outcome):
     """Run len(body_lists) concurrent clients; returns throughput, latency percentiles, errors, outcomes.
 
     RATE (requests per second, all clients together) makes it an open-loop run; None, closed loop.
-    RAW adds every latency (seconds) to the answer.
+    RAW adds every latency (seconds) to the answer, and the latencies of each outcome.
     """
     clients = len(body_lists)
     processes = max(1, min(processes, clients))
@@ -181,7 +198,7 @@ def run(port, tokens, body_lists, *, path="/api/v1/scans", max_seconds=30, proce
         context.Process(
             target=_drive,
             args=(port, path, [tokens[i % len(tokens)] for i in group], [body_lists[i] for i in group],
-                  [first_dues[i] for i in group], interval, deadline, queue),
+                  [first_dues[i] for i in group], interval, deadline, queue, classify),
         )
         for group in groups
     ]
@@ -191,15 +208,19 @@ def run(port, tokens, body_lists, *, path="/api/v1/scans", max_seconds=30, proce
     elapsed = time.perf_counter() - (start_at if rate else started)
     for worker in workers:
         worker.join(timeout=10)
-    latencies, errors, outcomes = [], 0, {}
-    for lat, err, out in collected:
+    latencies, labels, errors, outcomes = [], [], 0, {}
+    for lat, lab, err, out in collected:
         latencies.extend(lat)
+        labels.extend(lab)
         errors += err
         for key, value in out.items():
             outcomes[key] = outcomes.get(key, 0) + value
     summary = summarise(latencies, elapsed, errors, outcomes)
     if raw:
         summary["latencies"] = latencies
+        summary["by_outcome"] = {}
+        for latency, label in zip(latencies, labels):
+            summary["by_outcome"].setdefault(label, []).append(latency)
     return summary
 
 
