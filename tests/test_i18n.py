@@ -240,3 +240,22 @@ def test_places_left_has_plural_forms(compiled_catalogs, app, places, dutch, eng
             assert render_template_string(template, n=places) == dutch
         with force_locale("en"):
             assert render_template_string(template, n=places) == english
+
+
+def test_scan_outcomes_and_session_kinds_in_the_request_language(compiled_catalogs, app):
+    """The attendee page's scan history and the registration form label each row in the reader's language."""
+    from flask_babel import force_locale
+
+    from kiosk.outcomes import Outcome
+    from kiosk.web.rendering import kind_label, outcome_label
+
+    with app.test_request_context():
+        with force_locale("nl"):
+            assert outcome_label(Outcome.CLEARED) == "zaal leeggemaakt"
+            assert outcome_label(Outcome.CHECKED_IN) == "ingecheckt"
+            assert kind_label("walk") == "wandeling"
+        with force_locale("en"):
+            assert outcome_label(Outcome.CLEARED) == "room emptied"
+            assert kind_label("walk") == "walk"
+        assert outcome_label("something_new") == "something_new"  # an outcome without a label shows as it is
+        assert kind_label("workshop") == "workshop"

@@ -5,7 +5,6 @@ from datetime import date
 
 from flask import g, jsonify, make_response, render_template
 from flask_babel import format_date, get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from htmx_flask import request
 
@@ -69,16 +68,17 @@ def template_helpers():
 
 
 def outcome_label(outcome):
-    """A scan outcome in words."""
-    from flask_babel import gettext as _
+    """A scan outcome in words (only the one asked for is translated, as kind_label's)."""
+    label = OUTCOME_LABELS.get(outcome)
+    return outcome if label is None else str(label)
 
-    labels = {
-        Outcome.CHECKED_IN: _("checked in"), Outcome.ALREADY: _("already checked in"), Outcome.UNKNOWN: _("unknown code"),
-        Outcome.REPLACED: _("replaced badge"), Outcome.CANCELLED: _("cancelled registration"), Outcome.FULL: _("room full"),
-        Outcome.CHECKED_OUT: _("checked out"), Outcome.NOT_INSIDE: _("was not inside"), Outcome.UNDONE: _("undone"),
-        Outcome.COUNTED: _("counted without badge"), Outcome.CLEARED: _("room emptied"),
-    }
-    return labels.get(outcome, outcome)
+
+OUTCOME_LABELS = {
+    Outcome.CHECKED_IN: _l("checked in"), Outcome.ALREADY: _l("already checked in"), Outcome.UNKNOWN: _l("unknown code"),
+    Outcome.REPLACED: _l("replaced badge"), Outcome.CANCELLED: _l("cancelled registration"), Outcome.FULL: _l("room full"),
+    Outcome.CHECKED_OUT: _l("checked out"), Outcome.NOT_INSIDE: _l("was not inside"), Outcome.UNDONE: _l("undone"),
+    Outcome.COUNTED: _l("counted without badge"), Outcome.CLEARED: _l("room emptied"),
+}
 
 
 # Lazy: a label is translated when it is shown, only the one asked for (the registration page shows one
