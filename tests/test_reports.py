@@ -324,3 +324,28 @@ def test_the_no_shows_csv_has_the_names_until_the_purge(played, organiser_client
     assert organiser_client.get("/report/no-shows.csv").status_code == 404
     page = organiser_client.get("/report").get_data(as_text=True)
     assert "Personal data was removed" in page and "no-shows.csv" not in page
+
+
+def test_arrivals_per_organisation_follow_each_new_check_in_and_undo(demo_db, organiser_client):
+    """Read between scans, the report counts only what changed since (check-ins, an undo) and still
+    gives what a replay from scratch gives."""
+    people = demo_db.execute(
+        "SELECT id, organisation FROM attendees WHERE status = 'registered' ORDER BY organisation, id LIMIT 6").fetchall()
+
+    def arrived():
+        return {row["name"]: row["arrived"] for row in organiser_client.get("/api/v1/report").get_json()["organisations"]}
+
+    before = arrived()
+    scan_ids = []
+    for attendee_id, _organisation in people:
+        scan_ids.append(scans_module.record_scan(demo_db, attendee_id=attendee_id)["scan_id"])
+        assert arrived() == arrived()  # read twice: nothing counted twice
+    expected = Counter(before)
+    expected.update(organisation for _id, organisation in people)
+    assert arrived() == dict(expected)
+
+    assert scans_module.undo_scan(demo_db, scan_ids[0]) is not None
+    expected[people[0][1]] -= 1
+    assert arrived() == dict(expected)
+    timeline._days.clear()  # the same figures from a replay of the whole history
+    assert arrived() == dict(expected)
