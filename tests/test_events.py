@@ -305,6 +305,8 @@ def test_kiosk_event_create_keeps_its_form_and_adds_with_new(demo_runner, demo_d
     result = demo_runner.invoke(args=["event", "create", "Twee", "--date", "nope", "--new"])
     assert result.exit_code == 1 and "date" in result.output
     assert demo_runner.invoke(args=["event", "create", "Twee", "--date", "2030-05-01", "--new"]).exit_code == 0
+    result = demo_runner.invoke(args=["event", "create", "Twee", "--date", "2030-05-01", "--new"])
+    assert result.exit_code == 1 and "already (event 2)" in result.output
     lines = demo_runner.invoke(args=["event", "list"]).output.splitlines()
     assert lines[0] == "2\t2030-05-01\tTwee (current)" and lines[1].startswith("1\t")
     assert demo_runner.invoke(args=["event", "switch", "1"]).output == "current event: 1\n"
@@ -343,6 +345,11 @@ def test_an_organiser_creates_an_event_from_the_first_works_on_it_and_switches_b
     assert len(re.findall(r'href="/admin/attendees/\d', organiser_client.get("/admin/attendees").get_data(as_text=True))) > 10
     assert organiser_client.post("/admin/events/work", data={"event_id": "99"}).status_code == 400
     assert organiser_client.post("/admin/events", data={"name": "", "date": "2030-05-01"}).status_code == 400
+    # The same form sent again (a double click, a second organiser): no second event of that name and date.
+    again = organiser_client.post("/admin/events", data={"name": "g40 Voorjaar ", "date": "2030-05-01", "copy_from": "1"})
+    assert again.status_code == 400 and "There is an event named g40 Voorjaar on 2030-05-01 already (event 2)" in again.get_data(as_text=True)
+    assert organiser_client.post("/admin/events", data={"name": "G40 voorjaar", "date": "2031-05-01"}).status_code == 303
+    assert organiser_client.post("/admin/events/work", data={"event_id": "1"}).status_code == 303
     assert organiser_client.post("/admin/events", data={"name": "X", "date": "2030-05-01", "copy_from": "99"}).status_code == 400
     actions = [row[0] for row in demo_db.execute("SELECT action FROM audit_log WHERE action LIKE '%event%' ORDER BY id")]
     assert actions[-3:] == ["add event", "work on event", "work on event"]

@@ -21,11 +21,24 @@ def get(db, event_id):
     return one(db, "SELECT id, name, date, archived_at FROM event WHERE id = ? AND date != ''", [event_id])
 
 
+class SameEvent(Exception):
+    """An event with this name on this date exists already: EXISTING_ID is its id."""
+
+    def __init__(self, existing_id):
+        super().__init__(existing_id)
+        self.existing_id = existing_id
+
+
 def new_event(db, fields, *, actor, copy_from=None):
     """Add an event from FIELDS (see EVENT_FIELDS); with COPY_FROM, an earlier event's id, its settings,
     logo, rooms, time blocks and sessions come along (not its people, stations or scans). Returns the new id,
-    or None when COPY_FROM is no event."""
+    or None when COPY_FROM is no event; raises SameEvent when one of that name (in any case) is on that date.
+    """
     with immediate(db):
+        same = one(db, "SELECT id FROM event WHERE name = ? COLLATE NOCASE AND date = ? AND date != ''",
+                   [fields.get("name") or "", fields.get("date") or ""])
+        if same is not None:  # a form sent twice, or the same event set up again: one of each is enough
+            raise SameEvent(same["id"])
         values = {key: fields[key] for key in EVENT_FIELDS if fields.get(key) is not None}
         if copy_from is not None:
             source = one(db, "SELECT * FROM event WHERE id = ? AND date != ''", [copy_from])

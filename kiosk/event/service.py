@@ -104,8 +104,15 @@ def create(db, fields, *, actor):
 
 def add(db, fields, *, actor, copy_from=None):
     """Add another event from FIELDS (with COPY_FROM: an earlier event's program and settings); raises
-    EventError, returns the new id, or None when COPY_FROM is no event."""
-    return events_data.new_event(db, clean(fields), actor=actor, copy_from=copy_from)
+    EventError (also when an event of that name is on that date already), returns the new id, or None
+    when COPY_FROM is no event."""
+    cleaned = clean(fields)
+    try:
+        return events_data.new_event(db, cleaned, actor=actor, copy_from=copy_from)
+    except events_data.SameEvent as same:
+        raise EventError("name", _("There is an event named %(name)s on %(date)s already (event %(id)d): work on "
+                                   "that one, or give this one another name or date.",
+                                   name=cleaned["name"], date=cleaned["date"], id=same.existing_id)) from None
 
 
 def update(db, fields, *, actor):
