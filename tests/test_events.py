@@ -1,11 +1,17 @@
 """Several events in one install: m0014's migration, and each event's lists, scans, counts and report apart."""
 
 import hashlib
+import os
+import pty
 import re
+import select
+import subprocess
+import sys
+import time
 
 import pytest
 
-from conftest import HOST, login, make_station
+from conftest import HOST, ROOT, login, make_station
 from kiosk.data import accounts, maintenance, people, printing, program
 from kiosk.data import attendees as attendees_data
 from kiosk.data import event as event_data
@@ -327,6 +333,48 @@ def test_kiosk_purge_asks_which_event_when_there_are_several(demo_runner, demo_d
     assert demo_runner.invoke(args=["purge", "--yes", "--event", "9"]).exit_code == 1
     result = demo_runner.invoke(args=["purge", "--yes", "--event", "2"])
     assert result.exit_code == 0 and "1 attendees" in result.output
+    assert demo_db.execute("SELECT count(*) FROM attendees WHERE event_id = 1 AND email IS NOT NULL").fetchone()[0] > 300
+    assert demo_db.execute("SELECT count(*) FROM attendees WHERE event_id = 2 AND name LIKE 'attendee %'").fetchone()[0] == 1
+
+
+def test_kiosk_purge_at_a_terminal_asks_which_event_then_for_confirmation(demo_db, tmp_path):
+    """At a real terminal (a pseudo-terminal here) purge lists the events, asks which, asks to confirm."""
+    events.new_event(demo_db, {"name": "Twee", "date": "2030-05-01"}, actor="test")
+    use_event(demo_db, 2)
+    people.insert_attendee(demo_db, {"name": "Anna Lentesma", "last_name": "Lentesma"})
+    database = demo_db.execute("PRAGMA database_list").fetchone()[2]
+    env = dict(os.environ, KIOSK_DB=database, KIOSK_INSTANCE=str(tmp_path / "instance"))
+    terminal, their_end = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "purge"], stdin=their_end, stdout=their_end,
+                               stderr=their_end, env=env, cwd=ROOT)
+    os.close(their_end)
+    shown = ""
+
+    def read_until(text):
+        nonlocal shown
+        deadline = time.monotonic() + 30
+        while text not in shown and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.5)[0]:
+                try:
+                    shown += os.read(terminal, 4096).decode(errors="replace")
+                except OSError:  # the command ended and closed its end
+                    break
+        assert text in shown, shown
+
+    try:
+        read_until("Purge which event (id)?")
+        assert "1\t" in shown and "2\t2030-05-01\tTwee" in shown
+        os.write(terminal, b"7\n")  # no such event: asked again
+        read_until("Error")
+        os.write(terminal, b"2\n")
+        read_until("Continue? [y/N]")
+        os.write(terminal, b"y\n")
+        read_until("personal data purged: 1 attendees")
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(terminal)
     assert demo_db.execute("SELECT count(*) FROM attendees WHERE event_id = 1 AND email IS NOT NULL").fetchone()[0] > 300
     assert demo_db.execute("SELECT count(*) FROM attendees WHERE event_id = 2 AND name LIKE 'attendee %'").fetchone()[0] == 1
 
