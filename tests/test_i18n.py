@@ -259,3 +259,22 @@ def test_scan_outcomes_and_session_kinds_in_the_request_language(compiled_catalo
             assert kind_label("walk") == "walk"
         assert outcome_label("something_new") == "something_new"  # an outcome without a label shows as it is
         assert kind_label("workshop") == "workshop"
+
+
+def test_a_locale_forced_for_a_while_inside_a_request_gets_its_own_catalogue(compiled_catalogs, app):
+    """Templates look the catalogue up once per request (kiosk.web.catalogue); a mail rendered in the
+    attendee's language in the middle of a Dutch request is still in that language, and the page after it Dutch."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from kiosk.outcomes import Outcome
+    from kiosk.web.rendering import outcome_label
+
+    template = "{{ _('room emptied') }}"
+    with app.test_request_context(headers={"Accept-Language": "nl"}):
+        assert render_template_string(template) == "zaal leeggemaakt"
+        with force_locale("en"):
+            assert render_template_string(template) == "room emptied"
+            assert outcome_label(Outcome.CLEARED) == "room emptied"
+        assert render_template_string(template) == "zaal leeggemaakt"
+        assert outcome_label(Outcome.CLEARED) == "zaal leeggemaakt"

@@ -9,6 +9,7 @@ from flask_babel import force_locale, get_translations
 from kiosk.accounts.access import signed_in_user
 from kiosk.data.event import get_event
 from kiosk.db import get_db
+from kiosk.web.catalogue import request_translations
 
 # The language the source strings are written in: what the CLI and other work outside a request speak.
 SOURCE_LANGUAGE = "en"
@@ -77,3 +78,11 @@ def translations_for(language):
 
 def init_app(app):
     app.extensions["babel"].locale_selector = select_locale
+    # Templates' _(), gettext and ngettext: Flask-Babel's own, with the catalogue looked up once a request.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda string: request_translations().ugettext(string),
+        ngettext=lambda singular, plural, n: request_translations().ungettext(singular, plural, n),
+        pgettext=lambda context, string: request_translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, n: request_translations().unpgettext(context, singular, plural, n),
+        newstyle=True,
+    )

@@ -5,12 +5,12 @@ from datetime import date
 
 from flask import g, jsonify, make_response, render_template
 from flask_babel import format_date, get_locale
-from flask_babel import lazy_gettext as _l
 from htmx_flask import request
 
 from kiosk.data.event import get_event, local_time, logo_version
 from kiosk.db import get_db
 from kiosk.outcomes import Outcome
+from kiosk.web.catalogue import request_translations
 
 
 def wants_fragment():
@@ -67,29 +67,32 @@ def template_helpers():
     }
 
 
+def N_(message):
+    """Marks MESSAGE for the catalogues (pybabel extracts N_); translated where it is shown."""
+    return message
+
+
 def outcome_label(outcome):
-    """A scan outcome in words (only the one asked for is translated, as kind_label's)."""
+    """A scan outcome in words, in the request's language."""
     label = OUTCOME_LABELS.get(outcome)
-    return outcome if label is None else str(label)
+    return outcome if label is None else request_translations().ugettext(label)
 
 
 OUTCOME_LABELS = {
-    Outcome.CHECKED_IN: _l("checked in"), Outcome.ALREADY: _l("already checked in"), Outcome.UNKNOWN: _l("unknown code"),
-    Outcome.REPLACED: _l("replaced badge"), Outcome.CANCELLED: _l("cancelled registration"), Outcome.FULL: _l("room full"),
-    Outcome.CHECKED_OUT: _l("checked out"), Outcome.NOT_INSIDE: _l("was not inside"), Outcome.UNDONE: _l("undone"),
-    Outcome.COUNTED: _l("counted without badge"), Outcome.CLEARED: _l("room emptied"),
+    Outcome.CHECKED_IN: N_("checked in"), Outcome.ALREADY: N_("already checked in"), Outcome.UNKNOWN: N_("unknown code"),
+    Outcome.REPLACED: N_("replaced badge"), Outcome.CANCELLED: N_("cancelled registration"), Outcome.FULL: N_("room full"),
+    Outcome.CHECKED_OUT: N_("checked out"), Outcome.NOT_INSIDE: N_("was not inside"), Outcome.UNDONE: N_("undone"),
+    Outcome.COUNTED: N_("counted without badge"), Outcome.CLEARED: N_("room emptied"),
 }
-
-
-# Lazy: a label is translated when it is shown, only the one asked for (the registration page shows one
-# per session; translating all four each time was a quarter of its rendering).
-KIND_LABELS = {"plenary": _l("plenary"), "session": _l("session"), "walk": _l("walk"), "break": _l("break")}
+# Only the label asked for is translated (the registration page shows one per session; translating
+# all four each time was a quarter of its rendering).
+KIND_LABELS = {"plenary": N_("plenary"), "session": N_("session"), "walk": N_("walk"), "break": N_("break")}
 
 
 def kind_label(kind):
-    """A session kind in words."""
+    """A session kind in words, in the request's language."""
     label = KIND_LABELS.get(kind)
-    return kind if label is None else str(label)
+    return kind if label is None else request_translations().ugettext(label)
 
 
 def _from_json(text):
