@@ -3,6 +3,7 @@ admission gate and body pre-reader, the checkpointer. The fast path and batches:
 
 import inspect
 import io
+import socket
 import subprocess
 import sys
 import threading
@@ -354,3 +355,30 @@ def test_a_place_let_go_goes_to_the_longest_waiter_not_a_newcomer():
         entered.append("newcomer")
     thread.join(5)
     assert entered == ["waiter", "newcomer"]
+
+
+def test_a_body_that_stops_coming_is_answered_408_at_its_deadline_and_its_connection_shut():
+    """The request's own thread reads the body; the worker's one watcher thread shuts the silent
+    connection at the deadline, which ends the read, and nothing is left counted for the address."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _address = listener.accept()
+    served.settimeout(5)  # without the watcher the read would end only here, and the test fails
+    body = served.makefile("rb")
+    try:
+        client.sendall(b'{"na')  # 4 of the 100 bytes it says it sends, then nothing
+        environ = {"CONTENT_LENGTH": "100", "wsgi.input": body, "REMOTE_ADDR": "127.0.0.1", "SERVER_PORT": str(port)}
+        gate = BodyGate(limit=4096, deadline=0.5, per_client=3)
+        started = time.monotonic()
+        kept, refused = gate.read_first(environ)
+        waited = time.monotonic() - started
+        seen = {}
+        answer = b"".join(refused(environ, lambda status, headers: seen.setdefault("status", status)))
+        assert kept is None and seen["status"].startswith("408") and b"did not arrive" in answer
+        assert 0.5 <= waited < 2, waited
+        assert not gate.readings and not gate.coming
+        assert served.recv(10) == b""  # shut for reading: the read ended
+    finally:
+        for each in (body, served, client, listener):
+            each.close()

@@ -64,13 +64,13 @@ class BodyGate:
         if length == 0:
             return None, None
         address = environ.get("REMOTE_ADDR", "")
-        started = time.monotonic()
-        reading = BodyReading(environ["wsgi.input"], length, self.limit, started + self.deadline,
-                              address=address, port=int(environ.get("SERVER_PORT") or 0), started=started)
         with self.lock:
             if not self.body_done.wait_for(lambda: self.coming[address] < self.per_client, QUEUE_SECONDS):
                 return None, refusal(429, f"at most {self.per_client} requests with a body at once from one address")
             self.coming[address] += 1
+            started = time.monotonic()  # the deadline counts from here, not from the wait for a turn
+            reading = BodyReading(environ["wsgi.input"], length, self.limit, started + self.deadline,
+                                  address=address, port=int(environ.get("SERVER_PORT") or 0), started=started)
             self._watch(reading)
         try:
             reading.run()
