@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from kiosk import serving
 from kiosk.serving import server
 from kiosk.serving.admission import Admission, Places
+from kiosk.serving import bodies
 from kiosk.serving.bodies import BodyGate
 from kiosk.serving.checkpointer import next_checkpoint_wait
 from kiosk.serving.fastpath import ScanFastPath
@@ -382,3 +383,27 @@ def test_a_body_that_stops_coming_is_answered_408_at_its_deadline_and_its_connec
     finally:
         for each in (body, served, client, listener):
             each.close()
+
+
+def test_the_body_watcher_ends_when_idle_and_the_next_body_starts_one(monkeypatch):
+    """A worker keeps no watcher thread while no body comes (nor does a test process, per app)."""
+    monkeypatch.setattr(bodies, "WATCHER_IDLE_SECONDS", 0.1)
+    gate = BodyGate(limit=4096, deadline=5, per_client=3)
+    watchers = []
+    watch = gate._watch_overdue
+    gate._watch_overdue = lambda: (watchers.append(threading.current_thread().name), watch())
+
+    def post_and_wait_for_the_watcher_to_end():
+        environ = {"CONTENT_LENGTH": "4", "wsgi.input": io.BytesIO(b"x=12"), "REMOTE_ADDR": "10.0.0.9"}
+        kept, refused = gate.read_first(environ)
+        assert refused is None and kept.read() == b"x=12"
+        kept.close()
+        deadline = time.monotonic() + 5
+        while gate.watcher_pid is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert gate.watcher_pid is None
+
+    post_and_wait_for_the_watcher_to_end()
+    assert watchers == ["kiosk-body-watch"]
+    post_and_wait_for_the_watcher_to_end()  # the next body starts a watcher again
+    assert watchers == ["kiosk-body-watch"] * 2

@@ -17,6 +17,7 @@ from kiosk.web.security import security_headers
 BODY_IN_MEMORY = 512 * 1024  # a larger upload (an import) waits in a temporary file
 BODY_CHUNK = 64 * 1024
 SWEEP_SECONDS = 0.2  # past the deadline, how often silent connections are looked for
+WATCHER_IDLE_SECONDS = 60  # a watcher with no body to watch for this long ends
 # An address already sending PER_CLIENT bodies waits this long for one of them to finish before
 # it is refused: a script or a NAT'd room of tablets posting several small bodies at once gets
 # through (each takes milliseconds), while stalled bodies still cost a thread only this long.
@@ -105,12 +106,15 @@ class BodyGate:
 
     def _watch_overdue(self):
         """The watcher: every SWEEP_SECONDS while bodies are being read, the ones past their
-        deadline are marked overdue and their silent connections shut; idle while none are."""
+        deadline are marked overdue and their silent connections shut; idle while none are, and
+        gone after WATCHER_IDLE_SECONDS of that."""
         while True:
             with self.lock:
                 while not self.readings:
                     self.watcher_idle = True
-                    self.body_done.wait()
+                    if not self.body_done.wait(WATCHER_IDLE_SECONDS) and not self.readings:
+                        self.watcher_pid = None  # a minute without bodies: the next one starts a watcher again
+                        return
                 now = time.monotonic()
                 overdue = [reading for reading in self.readings if reading.deadline_at <= now]
             for reading in overdue:
