@@ -4,7 +4,8 @@ from flask_babel import get_translations
 
 from kiosk.data.event import local_time
 from kiosk.outcomes import Outcome
-from kiosk.web.i18n import current_event, station_language, translations_for
+from kiosk.web.catalogue import translations_for
+from kiosk.web.i18n import current_event, station_language
 
 
 def with_message(result, station):

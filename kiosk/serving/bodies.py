@@ -53,7 +53,6 @@ class BodyGate:
         self.handling = collections.Counter()  # address -> requests past their body, in the app
         self.readings = set()  # the bodies being read now, for the watcher
         self.watcher_pid = None  # the process whose watcher thread runs (none survives a fork)
-        self.watcher_idle = False
 
     def read_first(self, environ):
         """Read ENVIRON's body now; returns (the file it was read into or None, a refusal or None).
@@ -90,11 +89,10 @@ class BodyGate:
         """Hand READING to the watcher (under self.lock), starting one in this process if none runs."""
         self.readings.add(reading)
         if self.watcher_pid != os.getpid():
-            self.watcher_pid, self.watcher_idle = os.getpid(), False
+            self.watcher_pid = os.getpid()
             threading.Thread(target=self._watch_overdue, name="kiosk-body-watch", daemon=True).start()
-        elif self.watcher_idle:
-            self.watcher_idle = False
-            self.body_done.notify_all()
+        else:
+            self.body_done.notify_all()  # an idle watcher waits on it
 
     def _finished(self, reading):
         with self.lock:
@@ -111,7 +109,6 @@ class BodyGate:
         while True:
             with self.lock:
                 while not self.readings:
-                    self.watcher_idle = True
                     if not self.body_done.wait(WATCHER_IDLE_SECONDS) and not self.readings:
                         self.watcher_pid = None  # a minute without bodies: the next one starts a watcher again
                         return

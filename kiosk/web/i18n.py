@@ -1,24 +1,14 @@
-"""Which language a request speaks, and the message catalogues scan answers are written from."""
+"""Which language a request speaks (the catalogues themselves: kiosk.web.catalogue)."""
 
-from functools import lru_cache
-
-from babel import Locale
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import force_locale, get_translations
 
 from kiosk.accounts.access import signed_in_user
 from kiosk.data.event import get_event
 from kiosk.db import get_db
-from kiosk.web.catalogue import request_translations
+from kiosk.web.catalogue import locale, request_translations
 
 # The language the source strings are written in: what the CLI and other work outside a request speak.
 SOURCE_LANGUAGE = "en"
-
-
-@lru_cache(maxsize=32)
-def locale(code):
-    """The Babel Locale for CODE, parsed once: parsing it was a tenth of a scan's time."""
-    return Locale.parse(code)
 
 
 def select_locale():
@@ -62,19 +52,6 @@ def station_language(station):
     event = current_event()
     return (event or {}).get("language") or current_app.config["BABEL_DEFAULT_LOCALE"]
 
-
-def translations_for(language):
-    """The message catalogue for LANGUAGE, fetched from Flask-Babel once per app.
-
-    Forcing the locale and looking the catalogue up again for every sentence was a tenth of
-    an API check-in's time.
-    """
-    cache = current_app.extensions.setdefault("kiosk_translations", {})
-    translations = cache.get(language)
-    if translations is None:
-        with force_locale(locale(language)):
-            translations = cache[language] = get_translations()
-    return translations
 
 def init_app(app):
     app.extensions["babel"].locale_selector = select_locale
